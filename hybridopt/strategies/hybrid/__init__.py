@@ -1,0 +1,1 @@
+"""Strategies composed of other strategies: restarts, memetic search, presets."""

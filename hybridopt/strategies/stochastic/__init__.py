@@ -1,0 +1,1 @@
+"""Population-based and sampling methods that use objective values only."""
