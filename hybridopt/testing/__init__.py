@@ -1,0 +1,7 @@
+"""Test helpers for strategy authors: the conformance suite every strategy passes."""
+
+from __future__ import annotations
+
+from hybridopt.testing.conformance import CHECKS, StrategyFactory, check_strategy
+
+__all__ = ["CHECKS", "StrategyFactory", "check_strategy"]
