@@ -211,7 +211,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     print()
     print(format_summary(rows))
-    print("  * lowest median on the problem; measure f - f_opt is the BBOB precision")
+    print(
+        "* lowest median on the problem (ties included). f - f_opt: BBOB precision, "
+        "floored at 1e-8"
+    )
     print()
     print("Ranking (mean rank of the median over problems, 1 = best):")
     print(format_ranking(ranking))

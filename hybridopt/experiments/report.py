@@ -37,6 +37,9 @@ __all__ = [
 # Precision below this is shown and plotted as this (COCO's final target).
 PRECISION_FLOOR = 1e-8
 _GRID_POINTS = 200
+# Medians this close (relative) to the lowest count as best too: runs that reach
+# the same optimum differ only in the last bits.
+TIE_RTOL = 1e-6
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,7 +130,7 @@ def summarize(
         finite = [row.median for row in block if math.isfinite(row.median)]
         low = min(finite) if finite else None
         rows.extend(
-            dataclasses.replace(row, is_best=low is not None and row.median == low)
+            dataclasses.replace(row, is_best=low is not None and _tied(row.median, low))
             for row in block
         )
     return rows
@@ -169,10 +172,7 @@ def rank_strategies(rows: Sequence[SummaryRow]) -> list[RankRow]:
         block = {r.strategy: r for r in rows if r.problem == p}
         # A strategy with no complete run here sorts after every real value.
         keys = [
-            block[s].median
-            if s in block and math.isfinite(block[s].median)
-            else math.inf
-            for s in strategies
+            _rank_key(block[s].median) if s in block else math.inf for s in strategies
         ]
         for s, rank in zip(strategies, rankdata(keys, method="average"), strict=True):
             ranks[s].append(float(rank))
@@ -491,6 +491,18 @@ def _order(given: Sequence[str] | None, seen: Iterable[str]) -> list[str]:
         return seen
     ordered = [x for x in given if x in seen]
     return ordered + [x for x in seen if x not in ordered]
+
+
+def _tied(value: float, low: float) -> bool:
+    """Equal to the lowest value up to the last printed digits."""
+    return value <= low + TIE_RTOL * abs(low)
+
+
+def _rank_key(value: float) -> float:
+    """Rounds to the digits the table shows, so printed ties share a rank."""
+    if not math.isfinite(value):
+        return math.inf
+    return float(f"{value:.6g}")
 
 
 def _median(values: Iterable[Any]) -> float:
