@@ -21,7 +21,8 @@ class Result(OptimizeResult):  # type: ignore[misc]
         success: The run ended by its own criterion or by using up its budget,
             with a finite best value. This does not certify a global minimum.
         status: ``0`` the strategy's criterion was met, ``1`` budget used up,
-            ``2`` stopped by the callback.
+            ``2`` stopped by the callback, ``3`` stalled without meeting the
+            strategy's tolerance (``success`` is then false).
         message: Why the run stopped, in words.
         nfev: Objective evaluations, finite differences included.
         njev: Gradient-function calls.

@@ -36,6 +36,7 @@ __all__ = [
     "STATUS_BUDGET",
     "STATUS_CALLBACK",
     "STATUS_CONVERGED",
+    "STATUS_STALLED",
     "Batch",
     "Evaluations",
     "SeedLike",
@@ -50,6 +51,7 @@ RUNNING = -1
 STATUS_CONVERGED = 0
 STATUS_BUDGET = 1
 STATUS_CALLBACK = 2
+STATUS_STALLED = 3
 
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None
 
@@ -149,7 +151,9 @@ class State(Record):
         best_f: Its value.
         history: ``(nfev, best_f)`` pairs, one per improvement of the best value.
         status: ``-1`` while running, then ``0`` (the strategy's own criterion
-            was met), ``1`` (budget used up) or ``2`` (stopped by the callback).
+            was met), ``1`` (budget used up), ``2`` (stopped by the callback) or
+            ``3`` (stalled: the strategy cannot make progress, e.g. a line search
+            failed, without meeting its tolerance).
         message: Why the run stopped.
     """
 
@@ -207,6 +211,9 @@ class Strategy(abc.ABC):
     name: ClassVar[str] = ""
     info: ClassVar[StrategyInfo]
     state_class: ClassVar[type[State]] = State
+    #: Whether ``_tell`` maintains ``state.nit`` itself (a solver with its own notion
+    #: of iteration); otherwise every complete tell counts one iteration.
+    counts_iterations: ClassVar[bool] = False
 
     # -- public loop -------------------------------------------------------------
 
@@ -287,7 +294,8 @@ class Strategy(abc.ABC):
             return state
         rng = state.generator()
         state = self._tell(state, batch, evaluations, rng)
-        state = dataclasses.replace(state, rng=rng.bit_generator.state, nit=state.nit + 1)
+        nit = state.nit if self.counts_iterations else state.nit + 1
+        state = dataclasses.replace(state, rng=rng.bit_generator.state, nit=nit)
         if state.status == RUNNING and state.nfev >= state.budget:
             state = self.finish(
                 state,

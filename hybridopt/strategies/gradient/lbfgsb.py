@@ -26,7 +26,15 @@ import scipy
 from hybridopt._records import frozen_array
 from hybridopt._validation import check_int, check_real
 from hybridopt.problem import Space
-from hybridopt.strategy import Batch, Evaluations, State, Strategy, StrategyInfo
+from hybridopt.strategy import (
+    STATUS_CONVERGED,
+    STATUS_STALLED,
+    Batch,
+    Evaluations,
+    State,
+    Strategy,
+    StrategyInfo,
+)
 
 __all__ = ["LBFGSB", "LBFGSBState"]
 
@@ -247,6 +255,7 @@ class LBFGSB(Strategy):
         reference="Byrd, Lu, Nocedal & Zhu (1995); Morales & Nocedal (2011)",
     )
     state_class: ClassVar[type[State]] = LBFGSBState
+    counts_iterations: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -296,10 +305,7 @@ class LBFGSB(Strategy):
         f = float(evaluations.f[0])
         g = np.array(evaluations.grad[0], dtype=np.float64)
         failed = bool(evaluations.failed[0]) or not np.all(np.isfinite(g))
-        state = self._take(state, x, f, g, failed)
-        # The base counts one iteration per tell, but L-BFGS-B's iterations are
-        # its new iterates, counted above; undo the base's count.
-        return dataclasses.replace(state, nit=state.nit - 1)
+        return self._take(state, x, f, g, failed)
 
     # -- internals -----------------------------------------------------------------
 
@@ -348,6 +354,7 @@ class LBFGSB(Strategy):
         anchor = (state.anchor_x, state.anchor_f, state.anchor_g)
         message = ""
         status_done = False
+        status = STATUS_CONVERGED
         while True:
             self._setulb(state.space, arrays, f)
             task, reason = int(arrays["task"][0]), int(arrays["task"][1])
@@ -375,7 +382,7 @@ class LBFGSB(Strategy):
                     "steepest descent (rounding limits progress, or the objective "
                     "is not smooth or fails near the current point)"
                 )
-                status_done = True
+                status_done, status = True, STATUS_STALLED
                 break
             raise RuntimeError(
                 f"scipy's L-BFGS-B stopped with task {task} (code {reason}); this "
@@ -393,5 +400,5 @@ class LBFGSB(Strategy):
             **{k: frozen_array(v, v.dtype) for k, v in arrays.items()},
         )
         if status_done:
-            return self.finish(new, message)
+            return self.finish(new, message, status=status)
         return new
