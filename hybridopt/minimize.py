@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from hybridopt.errors import BadObjectiveWarning, InvalidOptionError
-from hybridopt.evaluation import Executor, evaluate_batch, make_executor
+from hybridopt.evaluation import BatchEvaluator, Executor, make_executor
 from hybridopt.problem import Problem
 from hybridopt.registry import get_strategy
 from hybridopt.result import Result, result_from_state
@@ -149,6 +149,7 @@ def run(
             every evaluation failed.
     """
     exe = executor if executor is not None else make_executor(None)
+    evaluate = BatchEvaluator(problem, exe)
     state = strategy.init(problem.space, seed, budget=budget)
     logger.info(
         "run %s on %s (dim %d), budget %d", strategy.name, problem.name, problem.dim, budget
@@ -160,7 +161,7 @@ def run(
     try:
         while not strategy.should_stop(state):
             batch, state = strategy.ask(state)
-            evaluations, errors = evaluate_batch(problem, batch, exe)
+            evaluations, errors = evaluate(batch)
             if errors and first_error is None:
                 first_error = errors[0][1]
                 row = errors[0][0]

@@ -60,7 +60,10 @@ def test_first_evaluation_error_is_raised_with_a_note():
 
 
 def test_all_nan_raises():
-    with pytest.raises(ValueError, match="non-finite value at every"):
+    with (
+        pytest.warns(hybridopt.BadObjectiveWarning),
+        pytest.raises(ValueError, match="non-finite value at every"),
+    ):
         hybridopt.minimize(lambda x: np.nan, [1.0], strategy="gd", budget=10)
 
 

@@ -19,7 +19,7 @@ from hybridopt.evaluation.base import Executor
 from hybridopt.problem import Problem
 from hybridopt.strategy import Batch, Evaluations
 
-__all__ = ["EvaluationError", "PointEvaluator", "evaluate_batch"]
+__all__ = ["BatchEvaluator", "EvaluationError", "PointEvaluator", "evaluate_batch"]
 
 # Forward-difference step relative to the coordinate's magnitude.
 _FD_STEP = float(np.sqrt(np.finfo(float).eps))
@@ -79,6 +79,29 @@ class PointEvaluator:
         return values, grads, errors
 
 
+class BatchEvaluator:
+    """Evaluates the batches of one run on one executor.
+
+    It keeps one :class:`PointEvaluator` per kind of request (values only, values
+    and gradients), so an executor that ships functions to workers, such as Ray's,
+    ships the objective once per run rather than once per batch.
+    """
+
+    def __init__(self, problem: Problem, executor: Executor) -> None:
+        self.problem = problem
+        self.executor = executor
+        self._evaluators: dict[bool, PointEvaluator] = {}
+
+    def __call__(
+        self, batch: Batch
+    ) -> tuple[Evaluations, list[tuple[int, BaseException]]]:
+        """Same as :func:`evaluate_batch` with this run's problem and executor."""
+        use_jac = batch.need_grad and self.problem.jac is not None
+        if use_jac not in self._evaluators:
+            self._evaluators[use_jac] = PointEvaluator(self.problem, with_jac=use_jac)
+        return _evaluate(self.problem, batch, self.executor, self._evaluators[use_jac])
+
+
 def evaluate_batch(
     problem: Problem, batch: Batch, executor: Executor
 ) -> tuple[Evaluations, list[tuple[int, BaseException]]]:
@@ -97,16 +120,21 @@ def evaluate_batch(
         ObjectiveReturnError: If the objective or gradient returned the wrong kind
             of value.
     """
+    use_jac = batch.need_grad and problem.jac is not None
+    return _evaluate(problem, batch, executor, PointEvaluator(problem, use_jac))
+
+
+def _evaluate(
+    problem: Problem, batch: Batch, executor: Executor, evaluator: PointEvaluator
+) -> tuple[Evaluations, list[tuple[int, BaseException]]]:
     x = batch.x
     n, dim = x.shape
-    space = problem.space
-    use_jac = batch.need_grad and problem.jac is not None
+    use_jac = evaluator.jac is not None
     use_fd = batch.need_grad and problem.jac is None
     if use_fd:
-        points, steps = _difference_points(x, space.upper)
+        points, steps = _difference_points(x, problem.space.upper)
     else:
         points, steps = x, None
-    evaluator = PointEvaluator(problem, with_jac=use_jac)
     values, grads, errors = _run_chunks(evaluator, points, executor)
     cost = dim + 1 if use_fd else 1
 
