@@ -54,8 +54,11 @@ class Auto(Strategy):
 
     The bounded choice was measured against ``"restarts"`` (L-BFGS-B from a Sobol'
     design) on the 10-D BBOB functions f8 (Rosenbrock), f15 (Rastrigin), f20
-    (Schwefel) and f21 (Gallagher), instances 1-3, with 20000 evaluations; the
-    preset is general and was not tuned to those functions.
+    (Schwefel) and f21 (Gallagher), instances 1-3, with 20000 evaluations and 3
+    seeds. Memetic search was clearly better on f15 and f20 (median gap to the
+    best value found 22 and 0.33, against 63 and 0.87), restarts on f21 (1e-8
+    against 1.8), and both solved f8. The presets are the strategies' defaults,
+    not tuned to those functions.
 
     The picked strategy runs as the only child of this one, with the whole budget
     and a seed drawn from this run's generator; ``state.choice`` names it.
