@@ -133,3 +133,22 @@ def test_quiet_by_default(capsys):
         warnings.simplefilter("error")
         hybridopt.minimize(sphere, [1.0], strategy="gd", budget=20)
     assert capsys.readouterr().out == ""
+
+
+def test_finite_differences_stay_inside_a_thin_or_fixed_box():
+    seen = []
+
+    def f(x):
+        seen.append(x.copy())
+        return float(np.sum((x - 0.5) ** 2))
+
+    lower = np.array([0.0, 1.0, -1.0])
+    upper = np.array([1.0, 1.0, -1.0 + 1e-12])  # a fixed and a very thin coordinate
+    problem = hybridopt.Problem.create(f, bounds=list(zip(lower, upper, strict=True)))
+    x = np.array([[1.0, 1.0, -1.0], [0.0, 1.0, -1.0 + 1e-12]])
+    evaluations, _ = evaluate_batch(problem, Batch(x=x, need_grad=True), SerialExecutor())
+    pts = np.array(seen)
+    assert np.all(pts >= lower) and np.all(pts <= upper)
+    assert np.all(np.isfinite(evaluations.grad))
+    assert np.all(evaluations.grad[:, 1] == 0.0)
+    assert np.allclose(evaluations.grad[:, 0], [1.0, -1.0], atol=1e-6)

@@ -132,7 +132,7 @@ def _evaluate(
     use_jac = evaluator.jac is not None
     use_fd = batch.need_grad and problem.jac is None
     if use_fd:
-        points, steps = _difference_points(x, problem.space.upper)
+        points, steps = _difference_points(x, problem.space.lower, problem.space.upper)
     else:
         points, steps = x, None
     values, grads, errors = _run_chunks(evaluator, points, executor)
@@ -142,7 +142,10 @@ def _evaluate(
         assert steps is not None
         table = values.reshape(n, dim + 1)
         values = table[:, 0].copy()
-        grads = (table[:, 1:] - values[:, None]) / steps
+        with np.errstate(divide="ignore", invalid="ignore"):
+            grads = (table[:, 1:] - values[:, None]) / steps
+        # Along a coordinate fixed by its bounds the objective cannot change.
+        grads[:, np.all(steps == 0, axis=0)] = 0.0
         # A failed centre point or stencil point leaves no usable gradient.
         grads[~np.isfinite(grads)] = np.nan
         errors = [(row // (dim + 1), err) for row, err in errors if row % (dim + 1) == 0]
@@ -183,12 +186,22 @@ def _run_chunks(
 
 
 def _difference_points(
-    x: np.ndarray, upper: np.ndarray
+    x: np.ndarray, lower: np.ndarray, upper: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     n, dim = x.shape
-    steps = _FD_STEP * np.maximum(1.0, np.abs(x))
-    # Step backwards where a forward step would leave the box.
-    steps = np.where(x + steps > upper, -steps, steps)
+    h = _FD_STEP * np.maximum(1.0, np.abs(x))
+    room_up, room_down = upper - x, x - lower
+    # Forward where the box allows, else backward, else the longer of the two
+    # short sides; a coordinate fixed by its bounds gets no step at all.
+    steps = np.where(
+        room_up >= h,
+        h,
+        np.where(
+            room_down >= h,
+            -h,
+            np.where(room_up >= room_down, room_up, -room_down),
+        ),
+    )
     stencil = np.repeat(x[:, None, :], dim + 1, axis=1)
     idx = np.arange(dim)
     stencil[:, idx + 1, idx] += steps
