@@ -8,7 +8,6 @@ serially or on Ray, and returns a ``scipy.optimize.OptimizeResult``.
 from __future__ import annotations
 
 from hybridopt import logging as logging  # noqa: PLC0414 - configure the root logger
-import hybridopt.strategies  # noqa: F401 - bind the package before the function below
 from hybridopt._records import dumps, loads
 from hybridopt.errors import (
     BadObjectiveWarning,

@@ -4,7 +4,7 @@ import pytest
 
 import hybridopt
 from hybridopt.registry import Registry
-from hybridopt.strategies.gradient.gd import GradientDescent
+from hybridopt.builtin.gradient.gd import GradientDescent
 
 BUILT_INS = {"gd", "momentum", "adam", "lbfgsb", "ga", "restarts", "memetic", "auto"}
 

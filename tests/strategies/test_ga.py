@@ -11,7 +11,7 @@ import pytest
 import hybridopt
 from hybridopt.evaluation import SerialExecutor, evaluate_batch
 from hybridopt.problem import Problem
-from hybridopt.strategies.stochastic._deap import Individual, seeded_random
+from hybridopt.builtin.stochastic._deap import Individual, seeded_random
 from hybridopt.testing import CHECKS
 
 BOUNDS = [(-3.0, 3.0), (-1.0, 2.0), (0.0, 0.0), (-5.0, 5.0)]

@@ -472,7 +472,7 @@ def test_registered_with_gradient_info(name) -> None:
 def test_lbfgsb_rejects_a_setulb_with_another_signature(monkeypatch) -> None:
     from scipy.optimize import _lbfgsb
 
-    from hybridopt.strategies.gradient import lbfgsb
+    from hybridopt.builtin.gradient import lbfgsb
 
     def setulb(m, x, l, u, nbd, f, g, factr, pgtol, wa, iwa, task, csave):  # noqa: E741
         raise AssertionError("not reached")

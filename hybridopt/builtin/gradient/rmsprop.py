@@ -14,8 +14,8 @@ import numpy as np
 
 from hybridopt._validation import check_real
 from hybridopt.errors import InvalidOptionError
-from hybridopt.strategies.gradient._base import FirstOrderStrategy
-from hybridopt.strategies.gradient.adam import torch_lerp
+from hybridopt.builtin.gradient._base import FirstOrderStrategy
+from hybridopt.builtin.gradient.adam import torch_lerp
 from hybridopt.strategy import StrategyInfo
 
 __all__ = ["RMSprop"]

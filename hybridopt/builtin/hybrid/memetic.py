@@ -23,7 +23,7 @@ from hybridopt._validation import check_int
 from hybridopt.errors import InvalidOptionError
 from hybridopt.problem import Space
 from hybridopt.registry import get_strategy
-from hybridopt.strategies.hybrid._children import (
+from hybridopt.builtin.hybrid._children import (
     Children,
     add_children,
     ask_children,
@@ -31,7 +31,7 @@ from hybridopt.strategies.hybrid._children import (
     resolve_child,
     tell_children,
 )
-from hybridopt.strategies.stochastic.ga import GeneticAlgorithm
+from hybridopt.builtin.stochastic.ga import GeneticAlgorithm
 from hybridopt.strategy import Batch, Evaluations, State, Strategy, StrategyInfo
 
 __all__ = ["Memetic", "MemeticState"]

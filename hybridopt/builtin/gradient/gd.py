@@ -11,7 +11,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from hybridopt.strategies.gradient._base import FirstOrderStrategy
+from hybridopt.builtin.gradient._base import FirstOrderStrategy
 from hybridopt.strategy import StrategyInfo
 
 __all__ = ["GradientDescent"]

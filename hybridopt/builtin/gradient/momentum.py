@@ -15,7 +15,7 @@ import numpy as np
 
 from hybridopt._validation import check_real
 from hybridopt.errors import InvalidOptionError
-from hybridopt.strategies.gradient._base import FirstOrderStrategy
+from hybridopt.builtin.gradient._base import FirstOrderStrategy
 from hybridopt.strategy import StrategyInfo
 
 __all__ = ["Momentum"]

@@ -16,7 +16,7 @@ import numpy as np
 
 from hybridopt.problem import Space
 from hybridopt.registry import get_strategy
-from hybridopt.strategies.hybrid._children import (
+from hybridopt.builtin.hybrid._children import (
     Children,
     add_children,
     ask_children,

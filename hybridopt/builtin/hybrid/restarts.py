@@ -21,7 +21,7 @@ from scipy.stats import qmc
 from hybridopt._records import frozen_array
 from hybridopt._validation import check_choice, check_int
 from hybridopt.problem import Space
-from hybridopt.strategies.hybrid._children import (
+from hybridopt.builtin.hybrid._children import (
     Children,
     add_children,
     ask_children,

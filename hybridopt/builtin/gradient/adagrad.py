@@ -12,7 +12,7 @@ from typing import ClassVar
 import numpy as np
 
 from hybridopt._validation import check_real
-from hybridopt.strategies.gradient._base import FirstOrderStrategy
+from hybridopt.builtin.gradient._base import FirstOrderStrategy
 from hybridopt.strategy import StrategyInfo
 
 __all__ = ["AdaGrad"]

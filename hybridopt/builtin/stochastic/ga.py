@@ -26,7 +26,7 @@ from hybridopt._records import frozen_array
 from hybridopt._validation import check_choice, check_int, check_real
 from hybridopt.errors import InefficientSettingsWarning
 from hybridopt.problem import Space
-from hybridopt.strategies.stochastic._deap import Individual, seeded_random
+from hybridopt.builtin.stochastic._deap import Individual, seeded_random
 from hybridopt.strategy import Batch, Evaluations, State, Strategy, StrategyInfo
 
 __all__ = ["GAState", "GeneticAlgorithm"]
