@@ -32,6 +32,7 @@ def _rosenbrock_grad(x: np.ndarray) -> np.ndarray:
 
 
 def driver_overhead() -> None:
+    """Prints hybridopt lbfgsb against scipy L-BFGS-B: evaluations and time."""
     x0 = np.full(20, -1.2)
     repeats = 5
     t0 = time.perf_counter()
@@ -62,6 +63,7 @@ def _costly(x: np.ndarray) -> float:
 
 
 def ray_speedup() -> None:
+    """Prints the serial/Ray wall-time ratio of a GA on a costly objective."""
     from hybridopt.evaluation.ray import RayExecutor
 
     kwargs = dict(
@@ -75,27 +77,37 @@ def ray_speedup() -> None:
     serial = hybridopt.minimize(_costly, **kwargs)
     t_serial = time.perf_counter() - t0
     executor = RayExecutor()
-    hybridopt.minimize(_costly, executor=executor, budget=32, **{
-        k: v for k, v in kwargs.items() if k != "budget"
-    })  # warm the workers up
+    hybridopt.minimize(
+        _costly,
+        executor=executor,
+        budget=32,
+        **{k: v for k, v in kwargs.items() if k != "budget"},
+    )  # warm the workers up
     t0 = time.perf_counter()
     parallel = hybridopt.minimize(_costly, executor=executor, **kwargs)
     t_ray = time.perf_counter() - t0
     same = np.array_equal(serial.x, parallel.x)
-    print(f"2. Ray speed-up, GA pop 32, 192 evaluations of ~20 ms, {os.cpu_count()} cores")
-    print(f"   serial {t_serial:.2f} s, Ray {t_ray:.2f} s ({executor.n_workers} workers)")
+    print(
+        f"2. Ray speed-up, GA pop 32, 192 evaluations of ~20 ms, {os.cpu_count()} cores"
+    )
+    print(
+        f"   serial {t_serial:.2f} s, Ray {t_ray:.2f} s ({executor.n_workers} workers)"
+    )
     print(f"   speed-up serial/Ray: {t_serial / t_ray:.2f}; identical result: {same}")
 
 
 def quality() -> None:
+    """Prints median precision of the global strategies on 10-D BBOB functions."""
     import cocoex
 
     functions = {15: "Rastrigin", 20: "Schwefel", 21: "Gallagher101", 8: "Rosenbrock"}
     names = ["ga", "restarts", "memetic", "auto"]
     budget, seeds = 10_000, (0, 1, 2)
     suite = cocoex.Suite("bbob", "", "dimensions:10 instance_indices:1")
-    print(f"3. quality: median precision f - f_opt, 10-D BBOB, budget {budget}, "
-          f"seeds {list(seeds)}")
+    print(
+        f"3. quality: median precision f - f_opt, 10-D BBOB, budget {budget}, "
+        f"seeds {list(seeds)}"
+    )
     print("   " + "function".ljust(14) + "".join(n.rjust(12) for n in names))
     for fid, label in functions.items():
         problem = suite.get_problem_by_function_dimension_instance(fid, 10, 1)

@@ -33,6 +33,8 @@ def set_verbosity(level: int | str) -> None:
     root = logging.getLogger(_ROOT)
     if _handler is None:
         _handler = logging.StreamHandler()
-        _handler.setFormatter(logging.Formatter("[hybridopt %(levelname)s] %(message)s"))
+        _handler.setFormatter(
+            logging.Formatter("[hybridopt %(levelname)s] %(message)s")
+        )
         root.addHandler(_handler)
     root.setLevel(level)

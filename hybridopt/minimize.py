@@ -152,7 +152,11 @@ def run(
     evaluate = BatchEvaluator(problem, exe)
     state = strategy.init(problem.space, seed, budget=budget)
     logger.info(
-        "run %s on %s (dim %d), budget %d", strategy.name, problem.name, problem.dim, budget
+        "run %s on %s (dim %d), budget %d",
+        strategy.name,
+        problem.name,
+        problem.dim,
+        budget,
     )
     bar = _progress_bar(budget) if show_progress else None
     first_error: BaseException | None = None
@@ -182,8 +186,13 @@ def run(
             if bar is not None:
                 bar.update(state.nfev - nfev_before)
                 bar.set_postfix(best=f"{state.best_f:.6g}", refresh=False)
-            logger.debug("%s: nit %d nfev %d best %g", strategy.name, state.nit,
-                         state.nfev, state.best_f)
+            logger.debug(
+                "%s: nit %d nfev %d best %g",
+                strategy.name,
+                state.nit,
+                state.nfev,
+                state.best_f,
+            )
             if callback is not None and not strategy.should_stop(state):
                 try:
                     callback(result_from_state(state, strategy.name))
@@ -201,7 +210,9 @@ def run(
             f"the objective returned a non-finite value at every one of the "
             f"{state.nfail} points evaluated"
         )
-    logger.info("%s finished: %s; best f %g", strategy.name, state.message, state.best_f)
+    logger.info(
+        "%s finished: %s; best f %g", strategy.name, state.message, state.best_f
+    )
     return result_from_state(state, strategy.name)
 
 

@@ -55,9 +55,7 @@ class Space(Record):
 
     def with_x0(self, x0: np.ndarray | None) -> Space:
         """Returns a copy with another start point (used by hybrids for children)."""
-        return dataclasses.replace(
-            self, x0=None if x0 is None else frozen_array(x0)
-        )
+        return dataclasses.replace(self, x0=None if x0 is None else frozen_array(x0))
 
     def start_point(self, rng: np.random.Generator) -> np.ndarray:
         """The start point, or a uniform draw in the box when none was given.
@@ -137,9 +135,7 @@ class Problem:
         if not callable(fun):
             raise TypeError(f"fun must be callable, got {type(fun).__name__}")
         if jac is not None and not callable(jac):
-            raise TypeError(
-                f"jac must be callable or None, got {type(jac).__name__}"
-            )
+            raise TypeError(f"jac must be callable or None, got {type(jac).__name__}")
         x0_arr = _check_x0(x0)
         dim_hint = None if x0_arr is None else x0_arr.size
         lower, upper = _check_bounds(bounds, dim_hint)
@@ -185,9 +181,7 @@ def _check_x0(x0: Any) -> np.ndarray | None:
     except (TypeError, ValueError) as err:
         raise ValueError(f"x0 must be a 1-D array of numbers: {err}") from None
     if arr.ndim != 1:
-        raise ValueError(
-            f"x0 must be 1-D with shape (dim,), got shape {arr.shape}"
-        )
+        raise ValueError(f"x0 must be 1-D with shape (dim,), got shape {arr.shape}")
     if arr.size == 0:
         raise ValueError("x0 is empty: the problem needs at least one variable")
     if not np.all(np.isfinite(arr)):
@@ -255,7 +249,9 @@ def _as_pairs(bounds: Any) -> list[tuple[float, float]]:
             ) from None
         for side, v in (("low", low), ("high", high)):
             if not _is_bound_value(v):
-                raise ValueError(f"bounds[{i}] {side} must be a number or None, got {v!r}")
+                raise ValueError(
+                    f"bounds[{i}] {side} must be a number or None, got {v!r}"
+                )
         pairs.append(
             (
                 -np.inf if low is None else float(low),

@@ -133,7 +133,9 @@ class Registry:
         """
         self._discover()
         if name in self._conflicts:
-            origins = ", ".join(f"{e.origin} ({e.target})" for e in self._conflicts[name])
+            origins = ", ".join(
+                f"{e.origin} ({e.target})" for e in self._conflicts[name]
+            )
             raise ValueError(
                 f"strategy name {name!r} is declared by more than one package: "
                 f"{origins}; uninstall one of them"
@@ -143,7 +145,9 @@ class Registry:
                 raise TypeError(
                     f"a strategy name must be a string, got {type(name).__name__}"
                 )
-            close = difflib.get_close_matches(name, list(self._entries), n=3, cutoff=0.5)
+            close = difflib.get_close_matches(
+                name, list(self._entries), n=3, cutoff=0.5
+            )
             hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
             raise UnknownStrategyError(
                 f"unknown strategy {name!r}{hint} Registered: {', '.join(self.names())}"
@@ -215,14 +219,17 @@ def check_option_names(cls: type[Strategy], name: str, options: dict[str, Any]) 
         p.name
         for p in params.values()
         if p.name != "self"
-        and p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        and p.kind
+        in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     ]
     unknown = sorted(set(options) - set(accepted))
     if unknown:
         hints = []
         for key in unknown:
             close = difflib.get_close_matches(key, accepted, n=1)
-            hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            hints.append(
+                f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+            )
         raise InvalidOptionError(
             f"unknown option(s) for strategy {name!r}: {', '.join(hints)}. "
             f"Accepted: {', '.join(accepted) or 'none'}"

@@ -344,11 +344,7 @@ class Strategy(abc.ABC):
     def options(self) -> dict[str, Any]:
         """The options this strategy was built with, by name."""
         params = inspect.signature(type(self).__init__).parameters
-        return {
-            p: getattr(self, p)
-            for p in params
-            if p != "self" and hasattr(self, p)
-        }
+        return {p: getattr(self, p) for p in params if p != "self" and hasattr(self, p)}
 
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={_short(v)}" for k, v in self.options.items())

@@ -75,7 +75,11 @@ def test_failures_are_counted_and_warned():
 
     with pytest.warns(hybridopt.BadObjectiveWarning):
         res = hybridopt.minimize(
-            f, [0.0], jac=lambda x: 2 * (x - 1), strategy="gd", budget=50,
+            f,
+            [0.0],
+            jac=lambda x: 2 * (x - 1),
+            strategy="gd",
+            budget=50,
             options={"learning_rate": 0.4},
         )
     assert res.nfail > 0 and res.x[0] <= 0.5 and np.isfinite(res.fun)
@@ -146,7 +150,9 @@ def test_finite_differences_stay_inside_a_thin_or_fixed_box():
     upper = np.array([1.0, 1.0, -1.0 + 1e-12])  # a fixed and a very thin coordinate
     problem = hybridopt.Problem.create(f, bounds=list(zip(lower, upper, strict=True)))
     x = np.array([[1.0, 1.0, -1.0], [0.0, 1.0, -1.0 + 1e-12]])
-    evaluations, _ = evaluate_batch(problem, Batch(x=x, need_grad=True), SerialExecutor())
+    evaluations, _ = evaluate_batch(
+        problem, Batch(x=x, need_grad=True), SerialExecutor()
+    )
     pts = np.array(seen)
     assert np.all(pts >= lower) and np.all(pts <= upper)
     assert np.all(np.isfinite(evaluations.grad))

@@ -8,7 +8,13 @@ from hybridopt.evaluation._evaluate import BatchEvaluator, evaluate_batch
 from hybridopt.evaluation.base import Executor
 from hybridopt.evaluation.serial import SerialExecutor
 
-__all__ = ["BatchEvaluator", "Executor", "SerialExecutor", "evaluate_batch", "make_executor"]
+__all__ = [
+    "BatchEvaluator",
+    "Executor",
+    "SerialExecutor",
+    "evaluate_batch",
+    "make_executor",
+]
 
 
 def make_executor(spec: Any, *, address: str | None = None) -> Executor:

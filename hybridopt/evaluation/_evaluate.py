@@ -148,7 +148,9 @@ def _evaluate(
         grads[:, np.all(steps == 0, axis=0)] = 0.0
         # A failed centre point or stencil point leaves no usable gradient.
         grads[~np.isfinite(grads)] = np.nan
-        errors = [(row // (dim + 1), err) for row, err in errors if row % (dim + 1) == 0]
+        errors = [
+            (row // (dim + 1), err) for row, err in errors if row % (dim + 1) == 0
+        ]
     failed = ~np.isfinite(values)
     values = np.where(failed, np.inf, values)
     if grads is not None:
@@ -235,7 +237,9 @@ def _gradient(value: Any, dim: int) -> np.ndarray:
         grad = None
     if grad is None or grad.size != dim:
         got = type(value).__name__ if grad is None else f"shape {grad.shape}"
-        raise ObjectiveReturnError(f"jac must return an array of shape ({dim},), got {got}")
+        raise ObjectiveReturnError(
+            f"jac must return an array of shape ({dim},), got {got}"
+        )
     return grad.reshape(dim)
 
 

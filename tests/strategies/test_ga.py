@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import hybridopt
+from hybridopt.builtin.stochastic._deap import Individual, seeded_random
 from hybridopt.evaluation import SerialExecutor, evaluate_batch
 from hybridopt.problem import Problem
-from hybridopt.builtin.stochastic._deap import Individual, seeded_random
 from hybridopt.testing import CHECKS
 
 BOUNDS = [(-3.0, 3.0), (-1.0, 2.0), (0.0, 0.0), (-5.0, 5.0)]

@@ -64,9 +64,13 @@ class FirstOrderStrategy(Strategy):
         gtol: float = 1e-8,
         max_iter: int | None = None,
     ) -> None:
-        self.learning_rate = check_real("learning_rate", learning_rate, low=0.0, low_open=True)
+        self.learning_rate = check_real(
+            "learning_rate", learning_rate, low=0.0, low_open=True
+        )
         self.gtol = check_real("gtol", gtol, low=0.0)
-        self.max_iter = None if max_iter is None else check_int("max_iter", max_iter, low=1)
+        self.max_iter = (
+            None if max_iter is None else check_int("max_iter", max_iter, low=1)
+        )
 
     @abc.abstractmethod
     def _init_moments(self, dim: int) -> dict[str, np.ndarray]:
@@ -81,7 +85,9 @@ class FirstOrderStrategy(Strategy):
         ``count`` is the number of updates made before this one.
         """
 
-    def _init(self, space: Space, rng: np.random.Generator, budget: int) -> dict[str, Any]:
+    def _init(
+        self, space: Space, rng: np.random.Generator, budget: int
+    ) -> dict[str, Any]:
         moments = {k: frozen_array(v) for k, v in self._init_moments(space.dim).items()}
         return {"x": frozen_array(space.start_point(rng)), "moments": moments}
 
@@ -131,4 +137,3 @@ class FirstOrderStrategy(Strategy):
         return dataclasses.replace(
             state, x=frozen_array(x_new), step_scale=0.5 * state.step_scale
         )
-

@@ -12,8 +12,8 @@ from typing import ClassVar
 import numpy as np
 
 from hybridopt._validation import check_real
-from hybridopt.errors import InvalidOptionError
 from hybridopt.builtin.gradient._base import FirstOrderStrategy
+from hybridopt.errors import InvalidOptionError
 from hybridopt.strategy import StrategyInfo
 
 __all__ = ["Adam"]

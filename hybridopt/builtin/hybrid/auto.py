@@ -14,14 +14,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from hybridopt.problem import Space
-from hybridopt.registry import get_strategy
 from hybridopt.builtin.hybrid._children import (
     Children,
     add_children,
     ask_children,
     tell_children,
 )
+from hybridopt.problem import Space
+from hybridopt.registry import get_strategy
 from hybridopt.strategy import Batch, Evaluations, State, Strategy, StrategyInfo
 
 __all__ = ["BOUNDED_CHOICE", "UNBOUNDED_CHOICE", "Auto", "AutoState"]

@@ -20,9 +20,6 @@ import numpy as np
 
 from hybridopt._records import frozen_array
 from hybridopt._validation import check_int
-from hybridopt.errors import InvalidOptionError
-from hybridopt.problem import Space
-from hybridopt.registry import get_strategy
 from hybridopt.builtin.hybrid._children import (
     Children,
     add_children,
@@ -32,6 +29,9 @@ from hybridopt.builtin.hybrid._children import (
     tell_children,
 )
 from hybridopt.builtin.stochastic.ga import GeneticAlgorithm
+from hybridopt.errors import InvalidOptionError
+from hybridopt.problem import Space
+from hybridopt.registry import get_strategy
 from hybridopt.strategy import Batch, Evaluations, State, Strategy, StrategyInfo
 
 __all__ = ["Memetic", "MemeticState"]

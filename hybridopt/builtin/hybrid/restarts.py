@@ -20,7 +20,6 @@ from scipy.stats import qmc
 
 from hybridopt._records import frozen_array
 from hybridopt._validation import check_choice, check_int
-from hybridopt.problem import Space
 from hybridopt.builtin.hybrid._children import (
     Children,
     add_children,
@@ -30,6 +29,7 @@ from hybridopt.builtin.hybrid._children import (
     split_finished,
     tell_children,
 )
+from hybridopt.problem import Space
 from hybridopt.strategy import Batch, Evaluations, State, Strategy, StrategyInfo
 
 __all__ = ["Restarts", "RestartsState", "start_design"]

@@ -24,9 +24,9 @@ from scipy.stats import qmc
 
 from hybridopt._records import frozen_array
 from hybridopt._validation import check_choice, check_int, check_real
+from hybridopt.builtin.stochastic._deap import Individual, seeded_random
 from hybridopt.errors import InefficientSettingsWarning
 from hybridopt.problem import Space
-from hybridopt.builtin.stochastic._deap import Individual, seeded_random
 from hybridopt.strategy import Batch, Evaluations, State, Strategy, StrategyInfo
 
 __all__ = ["GAState", "GeneticAlgorithm"]

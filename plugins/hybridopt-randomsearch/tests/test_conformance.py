@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hybridopt_randomsearch import AdaptiveRandomSearch
 
 import hybridopt
 from hybridopt.testing import CHECKS
-from hybridopt_randomsearch import AdaptiveRandomSearch
 
 
 @pytest.mark.parametrize("check", sorted(CHECKS))

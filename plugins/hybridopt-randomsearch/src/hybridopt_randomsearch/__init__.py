@@ -76,7 +76,9 @@ class AdaptiveRandomSearch(Strategy):
         self.shrink = float(shrink)
         self.min_radius = float(min_radius)
 
-    def _init(self, space: Space, rng: np.random.Generator, budget: int) -> dict[str, Any]:
+    def _init(
+        self, space: Space, rng: np.random.Generator, budget: int
+    ) -> dict[str, Any]:
         centre = space.start_point(rng)
         centre.setflags(write=False)
         return {"centre": centre, "radius": self.radius}
