@@ -193,6 +193,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             print("interrupted; run the same command to resume", file=sys.stderr)
             return EXIT_INTERRUPTED
+        except (ConnectionError, TimeoutError, ImportError) as err:
+            where = f"join Ray at {args.address}" if args.address else "start Ray"
+            raise _UsageError(f"cannot {where}: {err}") from None
         records = store.runs(config.name)
         failed = store.count(config.name, "failed")
 

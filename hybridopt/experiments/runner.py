@@ -339,6 +339,7 @@ def _run_on_ray(
     ensure_ray(address, num_cpus=None if address else num_cpus)
     import ray
 
+    owned = not was_up and address is None
     try:
         task = _remote_task(ray)
         pending = {task.remote(spec.to_dict()): spec for spec in todo}
@@ -354,12 +355,16 @@ def _run_on_ray(
                         data = _lost_run(spec, err)
                     keep(data)
         except BaseException:
-            for ref in pending:
-                with contextlib.suppress(Exception):
-                    ray.cancel(ref, force=True)
+            # Shutting down an instance of our own stops its tasks. On a shared
+            # cluster, cancel ours; Ray 2.60's forced cancellation can abort the
+            # driver when a task completes meanwhile, so ask politely.
+            if not owned:
+                for ref in pending:
+                    with contextlib.suppress(Exception):
+                        ray.cancel(ref)
             raise
     finally:
-        if not was_up and address is None:
+        if owned:
             shutdown_ray()
 
 
