@@ -98,28 +98,26 @@ def ray_speedup() -> None:
 
 def quality() -> None:
     """Prints median precision of the global strategies on 10-D BBOB functions."""
-    import cocoex
+    from hybridopt.experiments.problems import build_problem
 
     functions = {15: "Rastrigin", 20: "Schwefel", 21: "Gallagher101", 8: "Rosenbrock"}
     names = ["ga", "restarts", "memetic", "auto"]
     budget, seeds = 10_000, (0, 1, 2)
-    suite = cocoex.Suite("bbob", "", "dimensions:10 instance_indices:1")
     print(
         f"3. quality: median precision f - f_opt, 10-D BBOB, budget {budget}, "
         f"seeds {list(seeds)}"
     )
     print("   " + "function".ljust(14) + "".join(n.rjust(12) for n in names))
     for fid, label in functions.items():
-        problem = suite.get_problem_by_function_dimension_instance(fid, 10, 1)
-        f_opt = problem.final_target_fvalue1 - 1e-8
-        bounds = list(zip(problem.lower_bounds, problem.upper_bounds, strict=True))
+        spec = {"type": "bbob", "function": fid, "dimension": 10, "instance": 1}
+        built = build_problem(spec)
         row = []
         for name in names:
             precisions = [
-                hybridopt.minimize(
-                    problem, bounds=bounds, strategy=name, budget=budget, seed=s
+                hybridopt.run(
+                    hybridopt.get_strategy(name), built.problem, budget=budget, seed=s
                 ).fun
-                - f_opt
+                - built.f_opt
                 for s in seeds
             ]
             row.append(statistics.median(precisions))
