@@ -24,3 +24,24 @@ def test_python_blocks_run(path: Path, ray_session: None) -> None:
     for i, match in enumerate(BLOCK.finditer(path.read_text())):
         code = compile(match.group(1), f"{path.name}[block {i}]", "exec")
         exec(code, namespace)  # noqa: S102 - the documented examples themselves
+
+
+def test_strategy_page_is_up_to_date() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gen", ROOT / "docs/gen_strategies.py")
+    assert spec is not None and spec.loader is not None
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    assert (ROOT / "docs/strategies.md").read_text() == gen.render(), (
+        "docs/strategies.md is stale: run python docs/gen_strategies.py"
+    )
+
+
+def test_readme_table_lists_every_built_in() -> None:
+    import hybridopt
+
+    readme = (ROOT / "README.md").read_text()
+    for entry in hybridopt.registry.available():
+        if entry[0].origin == "built-in":
+            assert f"| `{entry[0].name}` |" in readme, entry[0].name
