@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
-import sys
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
+from hybridopt._warnings import user_stacklevel
 from hybridopt.errors import BadObjectiveWarning, InvalidOptionError
 from hybridopt.evaluation import BatchEvaluator, Executor, make_executor
 from hybridopt.problem import Problem
@@ -178,7 +177,7 @@ def run(
                     f"{int(evaluations.failed.sum())} point(s); such points count as "
                     "worst and the run goes on",
                     BadObjectiveWarning,
-                    stacklevel=_user_stacklevel(),
+                    stacklevel=user_stacklevel(),
                 )
             n_ok += int(np.count_nonzero(~evaluations.failed))
             nfev_before = state.nfev
@@ -229,20 +228,3 @@ def _progress_bar(budget: int) -> Any:
     from tqdm.auto import tqdm
 
     return tqdm(total=budget, unit="eval", dynamic_ncols=True, leave=False)
-
-
-def _user_stacklevel() -> int:
-    """The ``stacklevel`` that points a warning at the first frame outside hybridopt."""
-    frame = sys._getframe(1)
-    level = 1
-    while frame is not None and _in_package(frame.f_code.co_filename):
-        frame = frame.f_back  # type: ignore[assignment]
-        level += 1
-    return level
-
-
-def _in_package(filename: str) -> bool:
-    return filename.replace("\\", "/").startswith(_PACKAGE_DIR)
-
-
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)).replace("\\", "/") + "/"

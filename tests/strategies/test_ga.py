@@ -88,11 +88,36 @@ def test_global_random_state_does_not_change_the_run() -> None:
 
 
 def test_seeded_random_restores_on_error() -> None:
-    before = random.getstate()
-    with pytest.raises(KeyError), seeded_random(np.random.default_rng(0)):
-        random.random()
+    from deap.tools import mutation
+
+    with pytest.raises(KeyError), seeded_random(np.random.default_rng(0)) as stream:
+        assert mutation.random is stream
         raise KeyError("inside")
-    assert random.getstate() == before
+    assert mutation.random is random
+
+
+def test_threads_using_random_do_not_change_ga_runs() -> None:
+    import threading
+
+    def objective(x: np.ndarray) -> float:
+        random.random()  # user code drawing from the global stream meanwhile
+        return float(np.sum(x**2))
+
+    def run() -> np.ndarray:
+        return hybridopt.minimize(
+            objective, bounds=[(-5, 5)] * 6, strategy="ga", budget=1500, seed=2
+        ).x
+
+    reference = run()
+    out: dict[int, np.ndarray] = {}
+    threads = [
+        threading.Thread(target=lambda i=i: out.__setitem__(i, run())) for i in range(3)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(np.array_equal(out[i], reference) for i in range(3))
 
 
 def test_individual_fitness_minimizes() -> None:

@@ -3,10 +3,12 @@
 DEAP's usual setup creates classes at run time as attributes of ``deap.creator``
 (re-creating them warns), and its operators draw from Python's global ``random``
 module. Here the individual type is an ordinary class defined once, and every call
-of a DEAP operator happens inside :func:`seeded_random`, which seeds ``random`` from
-the run's numpy generator and puts the previous ``random`` state back afterwards.
-Operators are only ever called in the driver process, so a run's stream does not
-depend on which worker evaluates what.
+of a DEAP operator happens inside :func:`seeded_random`, which points DEAP's
+operator modules at a private ``random.Random`` seeded from the run's numpy
+generator. The global ``random`` module is never touched, so neither the user's
+own use of it nor other threads can change a run, and a run changes nothing for
+them. Operators are only ever called in the driver process, so a run's stream does
+not depend on which worker evaluates what.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 from deap import base
+from deap.tools import crossover, mutation, selection
 
 __all__ = ["Individual", "MinimizingFitness", "seeded_random"]
 
-# The global ``random`` state is shared by every thread of the process, so two runs
-# in threads must not reseed it in the middle of each other's operator calls.
+# The operator modules' ``random`` attribute is shared by every thread of the
+# process, so two runs in threads must not swap it under each other.
 _RANDOM_LOCK = threading.RLock()
+_OPERATOR_MODULES = (crossover, mutation, selection)
 
 
 class MinimizingFitness(base.Fitness):
@@ -50,24 +54,28 @@ class Individual(list):  # type: ignore[type-arg]
 
 
 @contextlib.contextmanager
-def seeded_random(rng: np.random.Generator) -> Iterator[None]:
-    """Seeds the global ``random`` module from ``rng`` for the duration of a block.
+def seeded_random(rng: np.random.Generator) -> Iterator[random.Random]:
+    """Gives DEAP's operators a private random stream seeded from ``rng``.
 
     One integer is drawn from ``rng``, so the run's numpy stream advances by a fixed
-    amount whatever the DEAP operators inside consume. The previous state of
-    ``random`` is restored on exit, also when the block raises.
+    amount whatever the DEAP operators inside consume. Inside the block, DEAP's
+    crossover, mutation and selection modules draw from the yielded stream instead
+    of the global ``random`` module; they are pointed back on exit, also when the
+    block raises.
 
     Args:
         rng: The run's generator.
 
     Yields:
-        Nothing; call DEAP operators inside the ``with`` block.
+        The private stream, for the block's own draws.
     """
-    seed = int(rng.integers(2**63))
+    stream = random.Random(int(rng.integers(2**63)))
     with _RANDOM_LOCK:
-        saved = random.getstate()
-        random.seed(seed)
+        saved = [module.random for module in _OPERATOR_MODULES]  # type: ignore[attr-defined]
+        for module in _OPERATOR_MODULES:
+            module.random = stream  # type: ignore[attr-defined]
         try:
-            yield
+            yield stream
         finally:
-            random.setstate(saved)
+            for module, original in zip(_OPERATOR_MODULES, saved, strict=True):
+                module.random = original  # type: ignore[attr-defined]

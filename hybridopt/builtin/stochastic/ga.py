@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
-import random
-import sys
 import warnings
 from typing import Any, ClassVar
 
@@ -24,6 +21,7 @@ from scipy.stats import qmc
 
 from hybridopt._records import frozen_array
 from hybridopt._validation import check_choice, check_int, check_real
+from hybridopt._warnings import user_stacklevel
 from hybridopt.builtin.stochastic._deap import Individual, seeded_random
 from hybridopt.errors import InefficientSettingsWarning
 from hybridopt.problem import Space
@@ -199,7 +197,7 @@ class GeneticAlgorithm(Strategy):
                 f"generations of {self.population_size} individuals; lower "
                 "population_size or raise the budget",
                 InefficientSettingsWarning,
-                stacklevel=_user_stacklevel(),
+                stacklevel=user_stacklevel(),
             )
         population = self._initial_population(space, rng)
         return {
@@ -270,32 +268,17 @@ class GeneticAlgorithm(Strategy):
         n = self.population_size
         parents = [Individual(u, v) for u, v in zip(unit, state.values, strict=True)]
 
-        with seeded_random(rng):
+        with seeded_random(rng) as stream:
             chosen = tools.selTournament(parents, n, self.tournament_size)
             children = [Individual(p) for p in chosen]
             for a, b in zip(children[::2], children[1::2], strict=False):
-                if random.random() < self.crossover_prob:
+                if stream.random() < self.crossover_prob:
                     tools.cxSimulatedBinaryBounded(a, b, self.eta_crossover, 0.0, 1.0)
             for child in children:
-                if random.random() < self.mutation_prob:
+                if stream.random() < self.mutation_prob:
                     tools.mutPolynomialBounded(
                         child, self.eta_mutation, 0.0, 1.0, indpb
                     )
 
         unit_children = np.clip(np.array(children, dtype=float), 0.0, 1.0)
         return space.clip(space.lower + unit_children * width)
-
-
-def _user_stacklevel() -> int:
-    """The ``stacklevel`` that points a warning at the first frame outside hybridopt."""
-    frame = sys._getframe(1)
-    level = 1
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        frame = frame.f_back  # type: ignore[assignment]
-        level += 1
-    return level
-
-
-_PACKAGE_DIR = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), ""
-)
