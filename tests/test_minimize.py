@@ -158,3 +158,51 @@ def test_finite_differences_stay_inside_a_thin_or_fixed_box():
     assert np.all(np.isfinite(evaluations.grad))
     assert np.all(evaluations.grad[:, 1] == 0.0)
     assert np.allclose(evaluations.grad[:, 0], [1.0, -1.0], atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_low_precision_objectives_get_longer_difference_steps(dtype):
+    res = hybridopt.minimize(
+        lambda x: dtype(np.sum((x - 3) ** 2)), [0.0, 0.0], strategy="lbfgsb", seed=0
+    )
+    assert np.allclose(res.x, 3.0, atol=0.05), res.x
+
+
+def test_vectorized_objective_contract():
+    calls = []
+
+    def raising(xs):
+        calls.append(len(xs))
+        if len(calls) == 2:
+            raise RuntimeError("batch failed")
+        return np.sum(xs**2, axis=1)
+
+    with pytest.warns(hybridopt.BadObjectiveWarning):
+        res = hybridopt.minimize(
+            raising,
+            bounds=[(-1, 1)] * 2,
+            strategy="ga",
+            vectorized=True,
+            options={"population_size": 10},
+            budget=60,
+            seed=0,
+        )
+    # The failed batch is not evaluated again row by row.
+    assert sum(calls) == res.nfev == 60 and res.nfail == 10
+    for bad in (lambda xs: xs[:, 0] > 0, lambda xs: xs[:, 0] + 1j, lambda xs: xs):
+        with pytest.raises(hybridopt.ObjectiveReturnError, match="real array of shape"):
+            hybridopt.minimize(
+                bad,
+                bounds=[(-1, 1)] * 2,
+                strategy="ga",
+                options={"population_size": 10},
+                vectorized=True,
+                budget=20,
+            )
+
+
+def test_complex_gradient_is_rejected():
+    with pytest.raises(hybridopt.ObjectiveReturnError, match="jac must return a real"):
+        hybridopt.minimize(
+            sphere, [1.0], jac=lambda x: x + 0j, strategy="gd", budget=10
+        )

@@ -21,19 +21,25 @@ from hybridopt.strategy import Batch, Evaluations
 
 __all__ = ["BatchEvaluator", "EvaluationError", "PointEvaluator", "evaluate_batch"]
 
-# Forward-difference step relative to the coordinate's magnitude.
-_FD_STEP = float(np.sqrt(np.finfo(float).eps))
+_F64_EPS = float(np.finfo(np.float64).eps)
 
 
 class EvaluationError(RuntimeError):
     """Stands in for an objective's exception that could not be sent back."""
 
 
+ChunkResult = tuple[
+    np.ndarray, np.ndarray | None, list[tuple[int, BaseException]], float
+]
+
+
 class PointEvaluator:
     """Evaluates chunks of points; sent once to each worker of a run.
 
     Calling it with an array of shape ``(m, dim)`` returns the values, the
-    gradients (with ``with_jac``) and the ``(row, exception)`` pairs of failures.
+    gradients (with ``with_jac``), the ``(row, exception)`` pairs of failures, and
+    the machine epsilon of the objective's return type (``float32`` objectives need
+    longer finite-difference steps than ``float64`` ones).
     """
 
     def __init__(self, problem: Problem, with_jac: bool) -> None:
@@ -42,33 +48,29 @@ class PointEvaluator:
         self.vectorized = problem.vectorized
         self.dim = problem.dim
 
-    def __call__(
-        self, points: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray | None, list[tuple[int, BaseException]]]:
+    def __call__(self, points: np.ndarray) -> ChunkResult:
         m = points.shape[0]
         values = np.full(m, np.nan)
         grads = None if self.jac is None else np.full((m, self.dim), np.nan)
         errors: list[tuple[int, BaseException]] = []
-        if self.vectorized and self.jac is None and m:
+        eps = _F64_EPS
+        if self.vectorized:
             try:
-                out = np.asarray(self.fun(points.copy()), dtype=float)
-                if out.shape != (m,):
-                    raise ObjectiveReturnError(
-                        f"a vectorized objective must return shape ({m},) for a batch "
-                        f"of {m} points, got shape {out.shape}"
-                    )
-                return out, None, []
-            except ObjectiveReturnError:
-                raise
-            except Exception:  # noqa: BLE001 - find the failing rows one by one
-                pass
+                out = self.fun(points.copy())
+            except Exception as err:  # noqa: BLE001 - objectives may raise anything
+                # A vectorized objective marks bad rows with NaN; if it raises
+                # instead, the whole batch counts as failed rather than being
+                # evaluated a second time, row by row, outside the budget.
+                return values, grads, [(row, _sendable(err)) for row in range(m)], eps
+            values, eps = _batch_values(out, m)
+            if grads is None:
+                return values, None, [], eps
         for row in range(m):
             x = points[row].copy()
             try:
-                if self.vectorized:
-                    values[row] = _scalar(np.asarray(self.fun(x[None, :])).reshape(-1))
-                else:
-                    values[row] = _scalar(self.fun(x))
+                if not self.vectorized:
+                    values[row], row_eps = _scalar(self.fun(x))
+                    eps = max(eps, row_eps)
                 if grads is not None:
                     assert self.jac is not None
                     grads[row] = _gradient(self.jac(x.copy()), self.dim)
@@ -76,7 +78,9 @@ class PointEvaluator:
                 raise
             except Exception as err:  # noqa: BLE001 - objectives may raise anything
                 errors.append((row, _sendable(err)))
-        return values, grads, errors
+                if self.vectorized:
+                    values[row] = np.nan
+        return values, grads, errors, eps
 
 
 class BatchEvaluator:
@@ -107,6 +111,10 @@ def evaluate_batch(
 ) -> tuple[Evaluations, list[tuple[int, BaseException]]]:
     """Evaluates a batch, computing gradients by forward differences if needed.
 
+    Finite differences take two rounds: the candidates first, then every
+    candidate's ``dim`` stencil points, with a step sized by the precision of the
+    values the objective returned in the first round.
+
     Args:
         problem: The problem whose objective is evaluated.
         batch: Candidates from :meth:`~hybridopt.strategy.Strategy.ask`.
@@ -131,26 +139,17 @@ def _evaluate(
     n, dim = x.shape
     use_jac = evaluator.jac is not None
     use_fd = batch.need_grad and problem.jac is None
+    values, grads, errors, eps = _run_chunks(evaluator, x, executor)
     if use_fd:
-        points, steps = _difference_points(x, problem.space.lower, problem.space.upper)
-    else:
-        points, steps = x, None
-    values, grads, errors = _run_chunks(evaluator, points, executor)
-    cost = dim + 1 if use_fd else 1
-
-    if use_fd:
-        assert steps is not None
-        table = values.reshape(n, dim + 1)
-        values = table[:, 0].copy()
+        space = problem.space
+        points, steps = _difference_points(x, space.lower, space.upper, eps)
+        shifted, _, _, _ = _run_chunks(evaluator, points, executor)
         with np.errstate(divide="ignore", invalid="ignore"):
-            grads = (table[:, 1:] - values[:, None]) / steps
+            grads = (shifted.reshape(n, dim) - values[:, None]) / steps
         # Along a coordinate fixed by its bounds the objective cannot change.
-        grads[:, np.all(steps == 0, axis=0)] = 0.0
-        # A failed centre point or stencil point leaves no usable gradient.
+        grads[steps == 0] = 0.0
+        # A failed centre or stencil point leaves no usable gradient.
         grads[~np.isfinite(grads)] = np.nan
-        errors = [
-            (row // (dim + 1), err) for row, err in errors if row % (dim + 1) == 0
-        ]
     failed = ~np.isfinite(values)
     values = np.where(failed, np.inf, values)
     if grads is not None:
@@ -159,7 +158,7 @@ def _evaluate(
         f=_frozen(values),
         failed=_frozen(failed),
         grad=None if grads is None else _frozen(grads),
-        cost=cost,
+        cost=dim + 1 if use_fd else 1,
         jac_calls=1 if use_jac else 0,
     )
     return evaluations, errors
@@ -167,11 +166,11 @@ def _evaluate(
 
 def _run_chunks(
     evaluator: PointEvaluator, points: np.ndarray, executor: Executor
-) -> tuple[np.ndarray, np.ndarray | None, list[tuple[int, BaseException]]]:
+) -> ChunkResult:
     m = points.shape[0]
     if m == 0:
         grads = None if evaluator.jac is None else np.empty((0, evaluator.dim))
-        return np.empty(0), grads, []
+        return np.empty(0), grads, [], _F64_EPS
     n_chunks = max(1, min(m, int(getattr(executor, "n_workers", 1))))
     chunks = np.array_split(points, n_chunks)
     results = executor.map(evaluator, chunks)
@@ -181,17 +180,18 @@ def _run_chunks(
         grads = np.concatenate([r[1] for r in results])
     errors: list[tuple[int, BaseException]] = []
     offset = 0
-    for chunk, (_, _, errs) in zip(chunks, results, strict=True):
-        errors.extend((offset + row, err) for row, err in errs)
+    for chunk, result in zip(chunks, results, strict=True):
+        errors.extend((offset + row, err) for row, err in result[2])
         offset += chunk.shape[0]
-    return values, grads, errors
+    return values, grads, errors, max(r[3] for r in results)
 
 
 def _difference_points(
-    x: np.ndarray, lower: np.ndarray, upper: np.ndarray
+    x: np.ndarray, lower: np.ndarray, upper: np.ndarray, eps: float
 ) -> tuple[np.ndarray, np.ndarray]:
+    """The ``dim`` forward-difference points of each candidate, and their steps."""
     n, dim = x.shape
-    h = _FD_STEP * np.maximum(1.0, np.abs(x))
+    h = np.sqrt(eps) * np.maximum(1.0, np.abs(x))
     room_up, room_down = upper - x, x - lower
     # Forward where the box allows, else backward, else the longer of the two
     # short sides; a coordinate fixed by its bounds gets no step at all.
@@ -204,25 +204,48 @@ def _difference_points(
             np.where(room_up >= room_down, room_up, -room_down),
         ),
     )
-    stencil = np.repeat(x[:, None, :], dim + 1, axis=1)
+    stencil = np.repeat(x[:, None, :], dim, axis=1)
     idx = np.arange(dim)
-    stencil[:, idx + 1, idx] += steps
+    stencil[:, idx, idx] += steps
     # The step actually taken, after rounding, gives a more accurate quotient.
-    steps = stencil[:, idx + 1, idx] - x
-    return stencil.reshape(n * (dim + 1), dim), steps
+    steps = stencil[:, idx, idx] - x
+    return stencil.reshape(n * dim, dim), steps
 
 
-def _scalar(value: Any) -> float:
-    if isinstance(value, float | int | np.floating | np.integer) and not isinstance(
-        value, bool | np.bool_
-    ):
-        return float(value)
+def _batch_values(out: Any, m: int) -> tuple[np.ndarray, float]:
+    try:
+        arr = np.asarray(out)
+    except Exception:  # noqa: BLE001 - reported below
+        arr = None
+    if arr is None or arr.dtype.kind not in "iuf" or arr.shape != (m,):
+        got = (
+            type(out).__name__
+            if arr is None
+            else f"shape {arr.shape} and dtype {arr.dtype}"
+        )
+        raise ObjectiveReturnError(
+            f"a vectorized objective must return a real array of shape ({m},) for "
+            f"a batch of {m} points, got {got}"
+        )
+    return arr.astype(float), _eps_of(arr.dtype)
+
+
+def _eps_of(dtype: np.dtype[Any]) -> float:
+    return float(np.finfo(dtype).eps) if dtype.kind == "f" else _F64_EPS
+
+
+def _scalar(value: Any) -> tuple[float, float]:
+    """The value as a float, and the machine epsilon of its type."""
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return float(value), _F64_EPS
+    if isinstance(value, np.floating | np.integer):
+        return float(value), _eps_of(value.dtype)
     try:
         arr = np.asarray(value)
     except Exception:  # noqa: BLE001 - report the type below
         arr = None
     if arr is not None and arr.size == 1 and arr.dtype.kind in "iuf":
-        return float(arr.reshape(()))
+        return float(arr.reshape(())), _eps_of(arr.dtype)
     shape = "" if arr is None else f" of shape {arr.shape} and dtype {arr.dtype}"
     raise ObjectiveReturnError(
         "the objective must return one real number (a float, an int, a numpy "
@@ -232,15 +255,19 @@ def _scalar(value: Any) -> float:
 
 def _gradient(value: Any, dim: int) -> np.ndarray:
     try:
-        grad = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
+        grad = np.asarray(value)
+    except Exception:  # noqa: BLE001 - reported below
         grad = None
-    if grad is None or grad.size != dim:
-        got = type(value).__name__ if grad is None else f"shape {grad.shape}"
-        raise ObjectiveReturnError(
-            f"jac must return an array of shape ({dim},), got {got}"
+    if grad is None or grad.dtype.kind not in "iuf" or grad.size != dim:
+        got = (
+            type(value).__name__
+            if grad is None
+            else f"shape {grad.shape} and dtype {grad.dtype}"
         )
-    return grad.reshape(dim)
+        raise ObjectiveReturnError(
+            f"jac must return a real array of shape ({dim},), got {got}"
+        )
+    return grad.astype(float).reshape(dim)
 
 
 def _sendable(err: Exception) -> BaseException:
