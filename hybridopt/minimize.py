@@ -123,6 +123,9 @@ def resolve_strategy(
         raise InvalidOptionError(
             f"options must be a dict, got {type(options).__name__}"
         )
+    bad_keys = [k for k in options or {} if not isinstance(k, str)]
+    if bad_keys:
+        raise InvalidOptionError(f"option names must be strings, got {bad_keys[0]!r}")
     if not isinstance(strategy, str):
         raise TypeError(
             "strategy must be a registered name or a hybridopt.Strategy, got "
@@ -147,6 +150,20 @@ def run(
         Exception: The objective's own error if its first evaluation failed or if
             every evaluation failed.
     """
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+    space = problem.space
+    if (
+        strategy.info.needs_gradient
+        and not space.has_jac
+        and isinstance(budget, int)
+        and 0 < budget < space.evaluation_cost(True)
+    ):
+        raise ValueError(
+            f"a budget of {budget} evaluations cannot pay for one finite-difference "
+            f"gradient of strategy {strategy.name!r} ({space.dim + 1} evaluations "
+            "in this dimension); raise the budget or pass jac"
+        )
     exe = executor if executor is not None else make_executor(None)
     evaluate = BatchEvaluator(problem, exe)
     state = strategy.init(problem.space, seed, budget=budget)

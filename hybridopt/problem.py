@@ -178,7 +178,7 @@ def _check_x0(x0: Any) -> np.ndarray | None:
         return None
     try:
         arr = np.asarray(x0, dtype=float)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, OverflowError) as err:
         raise ValueError(f"x0 must be a 1-D array of numbers: {err}") from None
     if arr.ndim != 1:
         raise ValueError(f"x0 must be 1-D with shape (dim,), got shape {arr.shape}")
@@ -196,12 +196,10 @@ def _check_bounds(
     if bounds is None:
         return None, None
     if hasattr(bounds, "lb") and hasattr(bounds, "ub"):  # scipy.optimize.Bounds
-        lower = np.asarray(bounds.lb, dtype=float)
-        upper = np.asarray(bounds.ub, dtype=float)
-        if dim is not None:
-            lower = np.broadcast_to(lower, (dim,)).copy()
-            upper = np.broadcast_to(upper, (dim,)).copy()
-        lower, upper = np.atleast_1d(lower), np.atleast_1d(upper)
+        lower = np.atleast_1d(np.asarray(bounds.lb, dtype=float))
+        upper = np.atleast_1d(np.asarray(bounds.ub, dtype=float))
+        if dim is not None and lower.size == 1 and upper.size == 1:
+            lower, upper = np.full(dim, lower[0]), np.full(dim, upper[0])
     else:
         pairs = _as_pairs(bounds)
         if len(pairs) == 1 and dim is not None and dim != 1:
@@ -226,6 +224,15 @@ def _check_bounds(
         )
     if np.any(lower == np.inf) or np.any(upper == -np.inf):
         raise ValueError("a lower bound of +inf or an upper bound of -inf is empty")
+    with np.errstate(over="ignore"):
+        width = upper - lower
+    huge = np.flatnonzero(np.isfinite(lower) & np.isfinite(upper) & ~np.isfinite(width))
+    if huge.size:
+        i = int(huge[0])
+        raise ValueError(
+            f"bounds at coordinate {i} are too far apart to compute with: "
+            f"[{lower[i]!r}, {upper[i]!r}] overflows; use None for an infinite side"
+        )
     return lower, upper
 
 
@@ -236,6 +243,13 @@ def _as_pairs(bounds: Any) -> list[tuple[float, float]]:
             f"got {type(bounds).__name__}"
         )
     items = list(bounds)
+    if len(items) == 2 and all(isinstance(v, np.ndarray) for v in items):
+        # (lower_array, upper_array), as scipy.optimize.least_squares takes, would
+        # silently read as two (low, high) pairs in two dimensions.
+        raise ValueError(
+            "bounds given as two arrays are ambiguous: pass "
+            "scipy.optimize.Bounds(lower, upper) or a list of (low, high) pairs"
+        )
     # One bare (low, high) pair, e.g. bounds=(-5, 5).
     if len(items) == 2 and all(_is_bound_value(v) for v in items):
         items = [tuple(items)]
@@ -252,12 +266,14 @@ def _as_pairs(bounds: Any) -> list[tuple[float, float]]:
                 raise ValueError(
                     f"bounds[{i}] {side} must be a number or None, got {v!r}"
                 )
-        pairs.append(
-            (
+        try:
+            pair = (
                 -np.inf if low is None else float(low),
                 np.inf if high is None else float(high),
             )
-        )
+        except OverflowError:
+            raise ValueError(f"bounds[{i}] does not fit in a float: {item!r}") from None
+        pairs.append(pair)
     if not pairs:
         raise ValueError("bounds are empty: the problem needs at least one variable")
     return pairs

@@ -20,9 +20,9 @@ class Result(OptimizeResult):  # type: ignore[misc]
         fun: Its objective value.
         success: The run ended by its own criterion or by using up its budget,
             with a finite best value. This does not certify a global minimum.
-        status: ``0`` the strategy's criterion was met, ``1`` budget used up,
-            ``2`` stopped by the callback, ``3`` stalled without meeting the
-            strategy's tolerance (``success`` is then false).
+        status: ``0`` the strategy's criterion was met, ``1`` budget or
+            iteration limit reached, ``2`` stopped by the callback, ``3`` stalled
+            without meeting the strategy's tolerance (``success`` is then false).
         message: Why the run stopped, in words.
         nfev: Objective evaluations, finite differences included.
         njev: Gradient-function calls.

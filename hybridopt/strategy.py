@@ -151,9 +151,9 @@ class State(Record):
         best_f: Its value.
         history: ``(nfev, best_f)`` pairs, one per improvement of the best value.
         status: ``-1`` while running, then ``0`` (the strategy's own criterion
-            was met), ``1`` (budget used up), ``2`` (stopped by the callback) or
-            ``3`` (stalled: the strategy cannot make progress, e.g. a line search
-            failed, without meeting its tolerance).
+            was met), ``1`` (budget or iteration limit reached), ``2`` (stopped
+            by the callback) or ``3`` (stalled: the strategy cannot make
+            progress, e.g. a line search failed, without meeting its tolerance).
         message: Why the run stopped.
     """
 
@@ -186,6 +186,8 @@ def as_generator(seed: SeedLike) -> np.random.Generator:
             "seed must be None, an int, a numpy SeedSequence or Generator, got "
             f"{type(seed).__name__}"
         )
+    if isinstance(seed, int | np.integer) and seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed}")
     return np.random.default_rng(seed)
 
 
@@ -235,6 +237,11 @@ class Strategy(abc.ABC):
             raise TypeError(f"budget must be an int, got {type(budget).__name__}")
         if budget < 1:
             raise ValueError(f"budget must be >= 1 evaluation, got {budget}")
+        if not isinstance(space, Space):
+            raise TypeError(
+                f"init() takes the problem's Space (problem.space), got "
+                f"{type(space).__name__}"
+            )
         self.check_space(space)
         rng = as_generator(seed)
         fields = self._init(space, rng, int(budget))

@@ -29,7 +29,9 @@ def test_python_blocks_run(path: Path, ray_session: None) -> None:
 def test_strategy_page_is_up_to_date() -> None:
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("gen", ROOT / "docs/gen_strategies.py")
+    spec = importlib.util.spec_from_file_location(
+        "gen", ROOT / "docs/gen_strategies.py"
+    )
     assert spec is not None and spec.loader is not None
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)

@@ -206,3 +206,48 @@ def test_complex_gradient_is_rejected():
         hybridopt.minimize(
             sphere, [1.0], jac=lambda x: x + 0j, strategy="gd", budget=10
         )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"seed": -1}, ValueError, "non-negative"),
+        ({"seed": 1.5}, TypeError, "seed must be"),
+        ({"options": {1: 2}}, TypeError, "option names must be strings"),
+        ({"callback": 5}, TypeError, "callback must be callable"),
+        ({"budget": 2}, ValueError, "cannot pay for one finite-difference gradient"),
+        ({"executor": "dask"}, ValueError, "executor must be 'serial' or 'ray'"),
+    ],
+)
+def test_bad_arguments_fail_before_any_evaluation(kwargs, error, match):
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return float(x @ x)
+
+    with pytest.raises(error, match=match):
+        hybridopt.minimize(f, [1.0, 2.0], strategy="lbfgsb", **kwargs)
+    assert calls == []
+
+
+def test_init_wants_the_space():
+    problem = hybridopt.Problem.create(sphere, [1.0])
+    with pytest.raises(TypeError, match="problem.space"):
+        hybridopt.get_strategy("gd").init(problem, 0, budget=10)
+
+
+def test_failed_start_is_not_success():
+    def f(x):
+        return 0.0 if np.all(x == 0.5) else np.inf
+
+    # The start value is fine but its finite-difference gradient is not.
+    res = hybridopt.minimize(f, [0.5, 0.5], strategy="adam", budget=50)
+    assert res.status == 3 and not res.success
+
+
+def test_iteration_limit_is_status_one():
+    res = hybridopt.minimize(
+        sphere, [1.0], strategy="gd", options={"max_iter": 3}, budget=100
+    )
+    assert res.status == 1 and "max_iter" in res.message

@@ -60,3 +60,25 @@ def test_not_callable():
         Problem.create(sphere, [1.0], jac="grad")
     with pytest.raises(TypeError, match="bounds must be"):
         Problem.create(sphere, [1.0], bounds=3)
+
+
+def test_two_arrays_are_ambiguous():
+    with pytest.raises(ValueError, match="ambiguous"):
+        Problem.create(sphere, bounds=(np.array([-1.0, 0.0]), np.array([1.0, 2.0])))
+
+
+@pytest.mark.parametrize(
+    "bounds", [[(-1e308, 1e308)], [(-np.finfo(float).max, np.finfo(float).max)]]
+)
+def test_overflowing_width_is_refused(bounds):
+    with pytest.raises(ValueError, match="too far apart"):
+        Problem.create(sphere, bounds=bounds)
+
+
+def test_huge_numbers_are_value_errors():
+    with pytest.raises(ValueError, match="x0"):
+        Problem.create(sphere, [10**400])
+    with pytest.raises(ValueError, match="does not fit"):
+        Problem.create(sphere, bounds=[(0, 10**400)])
+    with pytest.raises(ValueError, match="3 .* pairs but x0 has 2"):
+        Problem.create(sphere, [0.0, 0.0], bounds=Bounds([0, 0, 0], [1, 1, 1]))

@@ -101,7 +101,13 @@ def check_budget_exact(make: StrategyFactory) -> None:
             calls += 1
             return _sphere(x)
 
-        res = _minimize(make, fun, budget=budget)
+        try:
+            res = _minimize(make, fun, budget=budget)
+        except ValueError as err:
+            # Refusing a budget too small for one step is fine; going over is not.
+            if budget < 10 and "budget" in str(err) and calls == 0:
+                continue
+            raise
         assert calls == res.nfev, f"nfev={res.nfev} but the objective ran {calls} times"
         assert res.nfev <= budget, f"nfev={res.nfev} exceeds budget={budget}"
 

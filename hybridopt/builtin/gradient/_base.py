@@ -19,7 +19,15 @@ import numpy as np
 from hybridopt._records import frozen_array
 from hybridopt._validation import check_int, check_real
 from hybridopt.problem import Space
-from hybridopt.strategy import Batch, Evaluations, State, Strategy, StrategyInfo
+from hybridopt.strategy import (
+    STATUS_BUDGET,
+    STATUS_STALLED,
+    Batch,
+    Evaluations,
+    State,
+    Strategy,
+    StrategyInfo,
+)
 
 __all__ = ["FirstOrderState", "FirstOrderStrategy"]
 
@@ -116,7 +124,9 @@ class FirstOrderStrategy(Strategy):
                 state, f"converged: projected gradient below gtol={self.gtol:g}"
             )
         if self.max_iter is not None and state.nit + 1 >= self.max_iter:
-            return self.finish(state, f"reached max_iter={self.max_iter}")
+            return self.finish(
+                state, f"reached max_iter={self.max_iter}", status=STATUS_BUDGET
+            )
 
         step, moments = self._step(grad, dict(state.moments), state.count)
         x_new = space.clip(x + state.step_scale * step)
@@ -131,7 +141,9 @@ class FirstOrderStrategy(Strategy):
     def _back_off(self, state: FirstOrderState, x: np.ndarray) -> State:
         if state.last_good is None:
             return self.finish(
-                state, "the objective or its gradient failed at the start point"
+                state,
+                "the objective or its gradient failed at the start point",
+                status=STATUS_STALLED,
             )
         x_new = state.last_good + 0.5 * (x - state.last_good)
         return dataclasses.replace(

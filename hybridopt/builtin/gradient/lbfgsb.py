@@ -27,6 +27,7 @@ from hybridopt._records import frozen_array
 from hybridopt._validation import check_int, check_real
 from hybridopt.problem import Space
 from hybridopt.strategy import (
+    STATUS_BUDGET,
     STATUS_CONVERGED,
     STATUS_STALLED,
     Batch,
@@ -315,7 +316,9 @@ class LBFGSB(Strategy):
         if state.anchor_x is None:
             if failed:
                 return self.finish(
-                    state, "the objective or its gradient failed at the start point"
+                    state,
+                    "the objective or its gradient failed at the start point",
+                    status=STATUS_STALLED,
                 )
             state = dataclasses.replace(
                 state, anchor_x=frozen_array(x), anchor_f=f, anchor_g=frozen_array(g)
@@ -370,6 +373,7 @@ class LBFGSB(Strategy):
                 anchor = (frozen_array(arrays["x"]), f, frozen_array(arrays["g"]))
                 if self.max_iter is not None and nit >= self.max_iter:
                     message, status_done = f"reached max_iter={self.max_iter}", True
+                    status = STATUS_BUDGET
                     break
                 continue
             if task == _CONVERGENCE:

@@ -138,8 +138,8 @@ class Memetic(Strategy):
             )
         self._ga = ga
         self.local = local
-        self.local_options = None if local_options is None else dict(local_options)
         self._local = resolve_child("local", local, local_options)
+        self.local_options = None if local_options is None else dict(local_options)
         self.every = check_int("every", every, low=1)
         self.top_k = check_int("top_k", top_k, low=1)
         if self.top_k > ga.population_size:

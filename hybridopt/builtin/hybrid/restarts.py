@@ -148,8 +148,8 @@ class Restarts(Strategy):
         parallel: int | None = None,
     ) -> None:
         self.local = local
-        self.local_options = None if local_options is None else dict(local_options)
         self._local = resolve_child("local", local, local_options)
+        self.local_options = None if local_options is None else dict(local_options)
         self.n_starts = (
             None if n_starts is None else check_int("n_starts", n_starts, low=1)
         )
