@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -63,27 +64,66 @@ def to_data(value: Any) -> Any:
 
 
 def from_data(data: Any) -> Any:
-    """Rebuilds what :func:`to_data` produced; unknown record types are an error."""
+    """Rebuilds what :func:`to_data` produced.
+
+    Raises:
+        ValueError: For anything :func:`to_data` cannot have produced: unknown
+            record types, arrays of other than numeric or boolean dtype, data that
+            does not fill the stated shape, malformed records.
+    """
     if isinstance(data, list):
         return [from_data(v) for v in data]
     if not isinstance(data, dict):
         return data
     if "__record__" in data:
         key = data["__record__"]
-        cls = _RECORD_TYPES.get(key)
+        cls = _RECORD_TYPES.get(key) if isinstance(key, str) else None
         if cls is None:
             raise ValueError(
                 f"unknown record type {key!r}; import the module that defines it first"
             )
-        return cls(**{k: from_data(v) for k, v in data["fields"].items()})
+        fields = data.get("fields")
+        if not isinstance(fields, dict):
+            raise ValueError(f"record {key!r} has no field table")
+        try:
+            return cls(**{k: from_data(v) for k, v in fields.items()})
+        except TypeError as err:
+            raise ValueError(
+                f"record {key!r} does not match its fields: {err}"
+            ) from None
     if "__array__" in data:
-        arr = np.asarray(data["data"], dtype=np.dtype(data["__array__"]))
-        arr = arr.reshape(data["shape"])
-        arr.setflags(write=False)
-        return arr
+        return _array(data)
     if "__tuple__" in data:
-        return tuple(from_data(v) for v in data["__tuple__"])
+        items = data["__tuple__"]
+        if not isinstance(items, list):
+            raise ValueError("a serialized tuple must hold a list")
+        return tuple(from_data(v) for v in items)
     return {k: from_data(v) for k, v in data.items()}
+
+
+def _array(data: dict[str, Any]) -> np.ndarray:
+    try:
+        dtype = np.dtype(data["__array__"])
+        shape = tuple(int(n) for n in data["shape"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"malformed serialized array: {err}") from None
+    # Only what to_data writes: plain numbers and booleans, never objects, and
+    # no dtype or shape that would allocate more than the data itself holds.
+    if dtype.kind not in "biuf" or dtype.itemsize > 8:
+        raise ValueError(f"serialized arrays must be numeric, got dtype {dtype}")
+    values = data.get("data")
+    if not isinstance(values, list) or any(n < 0 for n in shape):
+        raise ValueError("malformed serialized array")
+    if math.prod(shape) != len(values):
+        raise ValueError(
+            f"serialized array of shape {shape} holds {len(values)} values"
+        )
+    try:
+        arr = np.asarray(values, dtype=dtype).reshape(shape)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise ValueError(f"malformed serialized array: {err}") from None
+    arr.setflags(write=False)
+    return arr
 
 
 def dumps(value: Any) -> str:
@@ -92,7 +132,11 @@ def dumps(value: Any) -> str:
 
 
 def loads(text: str) -> Any:
-    """Inverse of :func:`dumps`."""
+    """Inverse of :func:`dumps`.
+
+    Raises:
+        ValueError: If the text is not JSON or not data that :func:`dumps` writes.
+    """
     return from_data(json.loads(text))
 
 

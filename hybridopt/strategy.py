@@ -193,13 +193,24 @@ def as_generator(seed: SeedLike) -> np.random.Generator:
 
 def generator_from_state(state: dict[str, Any]) -> np.random.Generator:
     """Rebuilds a generator from a stored ``bit_generator.state``."""
-    name = state.get("bit_generator", "PCG64")
-    bit_gen_cls = getattr(np.random, name, None)
-    if bit_gen_cls is None or not isinstance(bit_gen_cls, type):
+    name = state.get("bit_generator") if isinstance(state, dict) else None
+    if name not in _BIT_GENERATORS:
         raise ValueError(f"unknown bit generator {name!r}")
-    bit_gen = bit_gen_cls()
-    bit_gen.state = state
+    bit_gen = _BIT_GENERATORS[name]()
+    try:
+        bit_gen.state = state
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"invalid {name} generator state: {err!r}") from None
     return np.random.Generator(bit_gen)
+
+
+_BIT_GENERATORS = {
+    "PCG64": np.random.PCG64,
+    "PCG64DXSM": np.random.PCG64DXSM,
+    "Philox": np.random.Philox,
+    "SFC64": np.random.SFC64,
+    "MT19937": np.random.MT19937,
+}
 
 
 class Strategy(abc.ABC):

@@ -46,3 +46,28 @@ def test_unknown_record_type_is_refused():
 def test_unserializable_values_are_refused():
     with pytest.raises(TypeError, match="cannot serialize"):
         to_data(object())
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"__array__": "|S1000000000", "shape": [], "data": "a"},
+        {"__array__": "<f8", "shape": [16000, 16000], "data": [1.0]},
+        {"__array__": "|O", "shape": [1], "data": [1]},
+        {"__array__": "<f8", "shape": [-1], "data": [1.0]},
+        {"__record__": "hybridopt.problem.Space", "fields": []},
+        {"__record__": "hybridopt.problem.Space", "fields": {"nope": 1}},
+        {"__tuple__": 5},
+    ],
+)
+def test_hostile_data_is_a_value_error(data):
+    with pytest.raises(ValueError):
+        from_data(data)
+
+
+def test_bad_generator_state_is_a_value_error():
+    from hybridopt.strategy import generator_from_state
+
+    for state in ({"bit_generator": "RandomState"}, {"bit_generator": "PCG64"}, 5):
+        with pytest.raises(ValueError):
+            generator_from_state(state)
