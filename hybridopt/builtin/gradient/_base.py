@@ -17,7 +17,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from hybridopt._records import frozen_array
-from hybridopt._validation import check_int, check_real
 from hybridopt.problem import Space
 from hybridopt.strategy import (
     STATUS_BUDGET,
@@ -28,6 +27,7 @@ from hybridopt.strategy import (
     Strategy,
     StrategyInfo,
 )
+from hybridopt.validation import check_int, check_real
 
 __all__ = ["FirstOrderState", "FirstOrderStrategy"]
 

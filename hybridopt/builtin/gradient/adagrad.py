@@ -11,9 +11,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from hybridopt._validation import check_real
 from hybridopt.builtin.gradient._base import FirstOrderStrategy
 from hybridopt.strategy import StrategyInfo
+from hybridopt.validation import check_real
 
 __all__ = ["AdaGrad"]
 

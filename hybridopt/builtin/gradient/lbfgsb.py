@@ -24,7 +24,6 @@ import numpy as np
 import scipy
 
 from hybridopt._records import frozen_array
-from hybridopt._validation import check_int, check_real
 from hybridopt.problem import Space
 from hybridopt.strategy import (
     STATUS_BUDGET,
@@ -36,6 +35,7 @@ from hybridopt.strategy import (
     Strategy,
     StrategyInfo,
 )
+from hybridopt.validation import check_int, check_real
 
 __all__ = ["LBFGSB", "LBFGSBState"]
 

@@ -13,10 +13,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from hybridopt._validation import check_real
 from hybridopt.builtin.gradient._base import FirstOrderStrategy
 from hybridopt.errors import InvalidOptionError
 from hybridopt.strategy import StrategyInfo
+from hybridopt.validation import check_real
 
 __all__ = ["Momentum"]
 

@@ -12,11 +12,11 @@ from typing import ClassVar
 
 import numpy as np
 
-from hybridopt._validation import check_real
 from hybridopt.builtin.gradient._base import FirstOrderStrategy
 from hybridopt.builtin.gradient.adam import torch_lerp
 from hybridopt.errors import InvalidOptionError
 from hybridopt.strategy import StrategyInfo
+from hybridopt.validation import check_real
 
 __all__ = ["RMSprop"]
 

@@ -19,7 +19,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from hybridopt._records import frozen_array
-from hybridopt._validation import check_int
 from hybridopt.builtin.hybrid._children import (
     Children,
     add_children,
@@ -33,6 +32,7 @@ from hybridopt.errors import InvalidOptionError
 from hybridopt.problem import Space
 from hybridopt.registry import get_strategy
 from hybridopt.strategy import Batch, Evaluations, State, Strategy, StrategyInfo
+from hybridopt.validation import check_int
 
 __all__ = ["Memetic", "MemeticState"]
 

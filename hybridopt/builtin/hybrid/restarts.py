@@ -19,7 +19,6 @@ import numpy as np
 from scipy.stats import qmc
 
 from hybridopt._records import frozen_array
-from hybridopt._validation import check_choice, check_int
 from hybridopt.builtin.hybrid._children import (
     Children,
     add_children,
@@ -31,6 +30,7 @@ from hybridopt.builtin.hybrid._children import (
 )
 from hybridopt.problem import Space
 from hybridopt.strategy import Batch, Evaluations, State, Strategy, StrategyInfo
+from hybridopt.validation import check_choice, check_int
 
 __all__ = ["Restarts", "RestartsState", "start_design"]
 

@@ -20,12 +20,12 @@ from deap import tools
 from scipy.stats import qmc
 
 from hybridopt._records import frozen_array
-from hybridopt._validation import check_choice, check_int, check_real
 from hybridopt._warnings import user_stacklevel
 from hybridopt.builtin.stochastic._deap import Individual, seeded_random
 from hybridopt.errors import InefficientSettingsWarning
 from hybridopt.problem import Space
 from hybridopt.strategy import Batch, Evaluations, State, Strategy, StrategyInfo
+from hybridopt.validation import check_choice, check_int, check_real
 
 __all__ = ["GAState", "GeneticAlgorithm"]
 

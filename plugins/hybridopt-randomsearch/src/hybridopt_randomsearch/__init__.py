@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from hybridopt import Batch, Evaluations, Space, State, Strategy, StrategyInfo
+from hybridopt.validation import check_int, check_real
 
 __all__ = ["AdaptiveRandomSearch", "RandomSearchState"]
 
@@ -62,19 +63,13 @@ class AdaptiveRandomSearch(Strategy):
         shrink: float = 0.7,
         min_radius: float = 1e-9,
     ) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int):
-            raise TypeError(f"option 'batch_size' must be an int, got {batch_size!r}")
-        if batch_size < 1:
-            raise ValueError(f"option 'batch_size' must be >= 1, got {batch_size}")
-        if not 0 < shrink < 1 < expand:
-            raise ValueError("options must satisfy 0 < shrink < 1 < expand")
-        if not radius > 0 or not min_radius > 0:
-            raise ValueError("options 'radius' and 'min_radius' must be > 0")
-        self.batch_size = batch_size
-        self.radius = float(radius)
-        self.expand = float(expand)
-        self.shrink = float(shrink)
-        self.min_radius = float(min_radius)
+        self.batch_size = check_int("batch_size", batch_size, low=1)
+        self.radius = check_real("radius", radius, low=0.0, low_open=True)
+        self.expand = check_real("expand", expand, low=1.0, low_open=True)
+        self.shrink = check_real("shrink", shrink, low=0.0, high=1.0, low_open=True)
+        if self.shrink == 1.0:
+            raise ValueError("option 'shrink' must be < 1")
+        self.min_radius = check_real("min_radius", min_radius, low=0.0, low_open=True)
 
     def _init(
         self, space: Space, rng: np.random.Generator, budget: int

@@ -1,4 +1,7 @@
-"""Checks for strategy options, with messages that name the option."""
+"""Checks for strategy options, with messages that name the option.
+
+Public so that plugin strategies validate their options the way built-ins do.
+"""
 
 from __future__ import annotations
 
