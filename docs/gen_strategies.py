@@ -34,7 +34,9 @@ def render() -> str:
         "| name | family | gradient | needs | summary | reference |",
         "|---|---|---|---|---|---|",
     ]
-    order = sorted(entries, key=lambda ec: (FAMILIES.index(ec[1].info.family), ec[0].name))
+    order = sorted(
+        entries, key=lambda ec: (FAMILIES.index(ec[1].info.family), ec[0].name)
+    )
     for entry, cls in order:
         info = cls.info
         needs = (
