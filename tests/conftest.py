@@ -16,8 +16,11 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 @pytest.fixture(scope="session")
 def ray_session():
     """One local Ray instance (2 CPUs) for the whole test session."""
+    ray = pytest.importorskip("ray")
     from hybridopt.evaluation.ray import ensure_ray, shutdown_ray
 
+    already_up = ray.is_initialized()
     ensure_ray(num_cpus=2)
     yield
-    shutdown_ray()
+    if not already_up:
+        shutdown_ray()

@@ -8,7 +8,6 @@ import json
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -54,19 +53,6 @@ function = "math:sqrt"
 dimension = 2
 bounds = [0, 1]
 """
-
-
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[None]:
-    """A local Ray with 2 CPUs; stopped afterwards only if this module started it."""
-    ray = pytest.importorskip("ray")
-    from hybridopt.evaluation.ray import ensure_ray, shutdown_ray
-
-    already_up = ray.is_initialized()
-    ensure_ray(num_cpus=2)
-    yield
-    if not already_up:
-        shutdown_ray()
 
 
 @pytest.fixture
@@ -193,7 +179,7 @@ def test_ctrl_c_exits_130_and_the_same_command_resumes(
 def test_end_to_end_on_ray_resume_and_export(
     config: Path,
     tmp_path: Path,
-    local_ray: None,
+    ray_session: None,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     db = tmp_path / "out" / "tiny.sqlite"
@@ -250,7 +236,7 @@ def test_end_to_end_on_ray_resume_and_export(
 def test_failed_runs_exit_2(
     config: Path,
     tmp_path: Path,
-    local_ray: None,
+    ray_session: None,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     config.write_text(TINY + BROKEN)

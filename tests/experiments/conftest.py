@@ -3,23 +3,10 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-
-@pytest.fixture(scope="session")
-def local_ray() -> Iterator[None]:
-    """A local Ray instance with 2 CPUs, started once and stopped at session end."""
-    ray = pytest.importorskip("ray")
-    from hybridopt.evaluation.ray import ensure_ray, shutdown_ray
-
-    already_up = ray.is_initialized()
-    ensure_ray(num_cpus=2)
-    yield
-    if not already_up:
-        shutdown_ray()
 
 
 @pytest.fixture

@@ -291,7 +291,7 @@ def test_changed_settings_under_same_labels_are_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.ray
-def test_ray_results_equal_serial_results(tmp_path: Path, local_ray: None) -> None:
+def test_ray_results_equal_serial_results(tmp_path: Path, ray_session: None) -> None:
     cfg = tiny()
     with (
         RunStore(tmp_path / "ray.sqlite") as ray_store,
