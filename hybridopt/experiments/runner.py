@@ -274,6 +274,8 @@ def run_experiment(
         len(todo),
     )
     counts = {"executed": 0, "failed": 0}
+    # Best value (precision where f_opt is known) per problem, for the bar.
+    best: dict[str, tuple[float, str]] = {}
 
     def outcome() -> ExperimentOutcome:
         return ExperimentOutcome(
@@ -299,7 +301,15 @@ def run_experiment(
             )
         if bar is not None:
             bar.update(1)
-            bar.set_postfix(failed=counts["failed"], refresh=False)
+            postfix: dict[str, Any] = {"failed": counts["failed"]}
+            if record.best_f is not None:
+                value = record.best_f - (record.f_opt or 0.0)
+                if record.problem not in best or value < best[record.problem][0]:
+                    best[record.problem] = (value, record.strategy)
+                value, label = best[record.problem]
+                measure = "f-f_opt" if record.f_opt is not None else "f"
+                postfix["best"] = f"{record.problem} {measure}={value:.3g} ({label})"
+            bar.set_postfix(postfix, refresh=False)
         if on_record is not None:
             on_record(record)
 
