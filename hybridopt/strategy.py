@@ -24,6 +24,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import inspect
+from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -159,7 +160,7 @@ class State(Record):
 
     space: Space
     budget: int
-    rng: dict[str, Any]
+    rng: Mapping[str, Any]
     nfev: int = 0
     njev: int = 0
     nit: int = 0
@@ -191,7 +192,7 @@ def as_generator(seed: SeedLike) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def generator_from_state(state: dict[str, Any]) -> np.random.Generator:
+def generator_from_state(state: Mapping[str, Any]) -> np.random.Generator:
     """Rebuilds a generator from a stored ``bit_generator.state``."""
     name = state.get("bit_generator") if isinstance(state, dict) else None
     if name not in _BIT_GENERATORS:
