@@ -249,3 +249,75 @@ def test_failed_runs_exit_2(
         broken = [r for r in store.runs() if r.problem == "broken"]
     assert len(broken) == 4
     assert all(r.status == "failed" and "TypeError" in r.error for r in broken)
+
+
+def test_unreachable_cluster_fails_fast_with_a_message(tmp_path: Path) -> None:
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hybridopt.cli",
+            "run",
+            str(config),
+            "--no-progress",
+            "--db",
+            str(tmp_path / "r.sqlite"),
+            "--address",
+            "127.0.0.1:9",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 1
+    assert "no Ray cluster answers at 127.0.0.1:9" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_module_next_to_the_config_is_found(tmp_path: Path) -> None:
+    folder = tmp_path / "study"
+    (folder / "myobjs").mkdir(parents=True)
+    (folder / "myobjs" / "__init__.py").write_text("")
+    (folder / "myobjs" / "funcs.py").write_text(
+        "import numpy as np\n\ndef bowl(x):\n    return float(np.sum(x**2))\n"
+    )
+    config = folder / "study.toml"
+    config.write_text(
+        textwrap.dedent("""
+        name = "study"
+        seeds = 1
+        budget = 50
+        [[strategies]]
+        name = "ga"
+        options = { population_size = 10 }
+        [[problems]]
+        type = "callable"
+        function = "myobjs.funcs:bowl"
+        dimension = 2
+        bounds = [-1, 1]
+    """)
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hybridopt.cli",
+            "run",
+            str(config),
+            "--no-progress",
+            "--no-plot",
+            "--executor",
+            "serial",
+            "--db",
+            str(tmp_path / "s.sqlite"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "BBOB" not in proc.stdout

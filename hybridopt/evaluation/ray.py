@@ -36,6 +36,7 @@ import ipaddress
 import logging
 import os
 import random
+import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -272,6 +273,7 @@ def _start_local(
 
 def _join(ray: ModuleType, address: str) -> None:
     logger.info("joining the Ray cluster at %s", address)
+    _check_reachable(address)
     with contextlib.ExitStack() as stack:
         # Ray would replace a loopback host by the machine's outward address, where
         # a cluster listening on loopback only cannot be reached.
@@ -282,6 +284,27 @@ def _join(ray: ModuleType, address: str) -> None:
             configure_logging=True,
             logging_level=logging.WARNING,
         )
+
+
+def _check_reachable(address: str, timeout: float = 10.0) -> None:
+    """Fails fast on a ``host:port`` nobody listens on.
+
+    Ray itself retries such an address for ever, printing only its own logs.
+
+    Raises:
+        ConnectionError: If no connection can be opened within ``timeout``.
+    """
+    if "://" in address or ":" not in address:
+        return  # "auto", or a Ray Client address that Ray checks itself
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except (OSError, ValueError) as err:
+        raise ConnectionError(
+            f"no Ray cluster answers at {address} ({err}); check the address "
+            "and that the head node is running (`ray status` on it)"
+        ) from None
 
 
 def _is_loopback_address(address: str) -> bool:
