@@ -48,12 +48,14 @@ def check_real(
     return v
 
 
-def check_int(name: str, value: Any, *, low: int | None = None) -> int:
-    """Returns ``value`` as an int after checking type and lower limit.
+def check_int(
+    name: str, value: Any, *, low: int | None = None, high: int | None = None
+) -> int:
+    """Returns ``value`` as an int after checking type and range.
 
     Raises:
         InvalidOptionError: If the value is not an integer.
-        ValueError: If it is below ``low``.
+        ValueError: If it is below ``low`` or above ``high``.
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise InvalidOptionError(
@@ -62,6 +64,8 @@ def check_int(name: str, value: Any, *, low: int | None = None) -> int:
     v = int(value)
     if low is not None and v < low:
         raise ValueError(f"option {name!r} must be >= {low}, got {v}")
+    if high is not None and v > high:
+        raise ValueError(f"option {name!r} must be <= {high}, got {v}")
     return v
 
 

@@ -267,7 +267,7 @@ class LBFGSB(Strategy):
         maxls: int = 20,
         max_iter: int | None = None,
     ) -> None:
-        self.m = check_int("m", m, low=1)
+        self.m = check_int("m", m, low=1, high=1000)
         self.ftol = check_real("ftol", ftol, low=0.0)
         self.gtol = check_real("gtol", gtol, low=0.0)
         self.maxls = check_int("maxls", maxls, low=1)

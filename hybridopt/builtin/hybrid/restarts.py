@@ -151,7 +151,9 @@ class Restarts(Strategy):
         self._local = resolve_child("local", local, local_options)
         self.local_options = None if local_options is None else dict(local_options)
         self.n_starts = (
-            None if n_starts is None else check_int("n_starts", n_starts, low=1)
+            None
+            if n_starts is None
+            else check_int("n_starts", n_starts, low=1, high=1_000_000)
         )
         self.sampler = check_choice("sampler", sampler, _SAMPLERS)
         self.parallel = (

@@ -121,7 +121,9 @@ class GeneticAlgorithm(Strategy):
         elitism: int = 2,
         initial: str = "sobol",
     ) -> None:
-        self.population_size = check_int("population_size", population_size, low=2)
+        self.population_size = check_int(
+            "population_size", population_size, low=2, high=1_000_000
+        )
         self.crossover_prob = check_real(
             "crossover_prob", crossover_prob, low=0, high=1
         )
