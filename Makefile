@@ -29,6 +29,7 @@ test: $(STAMP_DEV)
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check hybridopt tests plugins
 	$(BIN)/ruff format --check hybridopt tests plugins
+	$(BIN)/mypy
 
 bench: $(STAMP_DEV)
 	$(BIN)/python benchmarks/run.py

@@ -117,7 +117,7 @@ class Registry:
             self._classes[name] = klass
             return klass
 
-        return decorate if cls is None else decorate(cls)  # type: ignore[arg-type]
+        return decorate if cls is None else decorate(cls)
 
     def names(self) -> list[str]:
         """Sorted registered names."""
@@ -243,7 +243,7 @@ def _origin(ep: EntryPoint) -> str:
 
 
 def _loader(ep: EntryPoint) -> Callable[[], type[Strategy]]:
-    return lambda: ep.load()  # type: ignore[no-any-return]
+    return lambda: ep.load()
 
 
 def _ep_sort_key(ep: EntryPoint) -> tuple[int, str, str]:

@@ -12,7 +12,7 @@ from hybridopt.strategy import STATUS_BUDGET, STATUS_CONVERGED, State
 __all__ = ["Result", "result_from_state"]
 
 
-class Result(OptimizeResult):  # type: ignore[misc]
+class Result(OptimizeResult):
     """What a run found, with the fields of ``scipy.optimize.OptimizeResult``.
 
     Attributes:

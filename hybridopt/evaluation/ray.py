@@ -326,7 +326,7 @@ def _single_machine_mode() -> Iterator[None]:
     try:
         from ray._private import ray_constants
     except ImportError:
-        ray_constants = None
+        ray_constants = None  # type: ignore[assignment]
     if ray_constants is None or not hasattr(ray_constants, "ENABLE_RAY_CLUSTER"):
         logger.warning(
             "this Ray version has no single-machine switch: a local instance may "
@@ -349,7 +349,7 @@ def _without_dashboard_head() -> Iterator[None]:
     try:
         from ray._private.node import Node
     except ImportError:
-        Node = None  # noqa: N806 - the class, when this Ray version has it
+        Node = None  # type: ignore[assignment,misc]  # noqa: N806
     if Node is None or not hasattr(Node, "start_api_server"):
         logger.debug("cannot skip the Ray dashboard head in this Ray version")
         yield
@@ -360,11 +360,11 @@ def _without_dashboard_head() -> Iterator[None]:
     def start_no_api_server(self: Any, **_: Any) -> None:
         return None
 
-    Node.start_api_server = start_no_api_server
+    Node.start_api_server = start_no_api_server  # type: ignore[method-assign]
     try:
         yield
     finally:
-        Node.start_api_server = saved
+        Node.start_api_server = saved  # type: ignore[method-assign]
 
 
 @contextlib.contextmanager

@@ -23,6 +23,7 @@ import contextlib
 import io
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -58,7 +59,9 @@ def _sphere(x: np.ndarray) -> float:
     return float(np.sum((x - _CENTRE) ** 2))
 
 
-def _minimize(make: StrategyFactory, fun: Callable[..., float], **kwargs: object):
+def _minimize(
+    make: StrategyFactory, fun: Callable[..., float], **kwargs: Any
+) -> hybridopt.Result:
     kwargs.setdefault("bounds", _BOUNDS)
     kwargs.setdefault("x0", _X0)
     kwargs.setdefault("budget", 600)
@@ -67,7 +70,7 @@ def _minimize(make: StrategyFactory, fun: Callable[..., float], **kwargs: object
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", hybridopt.BadObjectiveWarning)
         warnings.simplefilter("ignore", hybridopt.InefficientSettingsWarning)
-        return hybridopt.minimize(fun, x0, strategy=make(), **kwargs)  # type: ignore[arg-type]
+        return hybridopt.minimize(fun, x0, strategy=make(), **kwargs)
 
 
 def check_bounds_kept(make: StrategyFactory) -> None:
@@ -186,7 +189,9 @@ def check_state_round_trip(make: StrategyFactory) -> None:
     problem = Problem.create(_sphere, _X0, bounds=_BOUNDS)
     executor = SerialExecutor()
 
-    def advance(strategy: Strategy, state: hybridopt.State, steps: int | None):
+    def advance(
+        strategy: Strategy, state: hybridopt.State, steps: int | None
+    ) -> hybridopt.State:
         done = 0
         while not strategy.should_stop(state) and (steps is None or done < steps):
             batch, state = strategy.ask(state)

@@ -401,7 +401,7 @@ class LBFGSB(Strategy):
             anchor_f=anchor[1],
             anchor_g=anchor[2],
             nit=nit,
-            **{k: frozen_array(v, v.dtype) for k, v in arrays.items()},
+            **{k: frozen_array(v, v.dtype) for k, v in arrays.items()},  # type: ignore[arg-type]
         )
         if status_done:
             return self.finish(new, message, status=status)

@@ -171,8 +171,9 @@ def ask_children(
     parts = []
     offset = 0
     for i in ready:
-        batch = pending[i]
-        assert batch is not None
+        pending_batch = pending[i]
+        assert pending_batch is not None
+        batch = pending_batch
         if batch.need_grad != need_grad:
             waited[i] += 1
             continue

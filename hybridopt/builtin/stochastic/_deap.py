@@ -71,11 +71,11 @@ def seeded_random(rng: np.random.Generator) -> Iterator[random.Random]:
     """
     stream = random.Random(int(rng.integers(2**63)))
     with _RANDOM_LOCK:
-        saved = [module.random for module in _OPERATOR_MODULES]  # type: ignore[attr-defined]
+        saved = [module.random for module in _OPERATOR_MODULES]
         for module in _OPERATOR_MODULES:
-            module.random = stream  # type: ignore[attr-defined]
+            module.random = stream
         try:
             yield stream
         finally:
             for module, original in zip(_OPERATOR_MODULES, saved, strict=True):
-                module.random = original  # type: ignore[attr-defined]
+                module.random = original
