@@ -27,8 +27,8 @@ test: $(STAMP_DEV)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP_DEV)
-	$(BIN)/ruff check hybridopt tests plugins
-	$(BIN)/ruff format --check hybridopt tests plugins
+	$(BIN)/ruff check hybridopt tests plugins benchmarks docs
+	$(BIN)/ruff format --check hybridopt tests plugins benchmarks docs
 	$(BIN)/mypy
 
 bench: $(STAMP_DEV)
