@@ -27,8 +27,8 @@ test: $(STAMP_DEV)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP_DEV)
-	$(BIN)/ruff check hybridopt tests plugins benchmarks docs
-	$(BIN)/ruff format --check hybridopt tests plugins benchmarks docs
+	$(BIN)/ruff check hybridopt tests plugins benchmarks docs/gen_strategies.py
+	$(BIN)/ruff format --check hybridopt tests plugins benchmarks docs/gen_strategies.py
 	$(BIN)/mypy
 
 bench: $(STAMP_DEV)
