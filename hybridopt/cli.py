@@ -14,6 +14,8 @@ import json
 import logging
 import math
 import os
+import signal
+import sqlite3
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -80,11 +82,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         if verbose == 1
         else logging.DEBUG
     )
+    previous = _terminate_as_interrupt()
     try:
         return int(args.handler(args))
     except (_UsageError, HybridoptError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate_as_interrupt() -> Any:
+    """Makes SIGTERM (``kill``, ``timeout``, schedulers) stop a run like Ctrl-C."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        # Whatever Ctrl-C would do now: raise, or be noted for later while Ray's
+        # own code runs.
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler):
+            handler(signal.SIGINT, frame)
+        else:
+            raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        return None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -181,7 +208,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     db = args.db if args.db is not None else Path("results") / f"{config.name}.sqlite"
     try:
         store = RunStore(db)
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, sqlite3.Error) as err:
         raise _UsageError(f"cannot open results database {db}: {err}") from None
     command = _resume_command(args)
     with store:
@@ -284,7 +311,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if not args.db.exists():
         raise _UsageError(f"no results database at {args.db}")
     try:
-        with RunStore(args.db, create=False) as store:
+        with RunStore(args.db, read_only=True) as store:
             records = store.runs(args.experiment)
     except (OSError, ValueError) as err:
         raise _UsageError(f"cannot read {args.db}: {err}") from None
@@ -311,8 +338,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.write(text)
     else:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text, encoding="utf-8")
+        try:
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            args.output.write_text(text, encoding="utf-8")
+        except OSError as err:
+            raise _UsageError(
+                f"cannot write {args.output}: {err.strerror or err}"
+            ) from None
         print(f"wrote {len(records)} runs to {args.output}", file=sys.stderr)
     return EXIT_OK
 

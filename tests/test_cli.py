@@ -321,3 +321,47 @@ def test_module_next_to_the_config_is_found(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "BBOB" not in proc.stdout
+
+
+def test_bad_files_give_errors_not_tracebacks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY)
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"this is not a database" * 100)
+    assert cli.main(["run", str(config), "--db", str(junk), "--no-progress"]) == 1
+    assert "cannot open results database" in capsys.readouterr().err
+
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes('name = "caf\xe9"\n'.encode("latin-1"))
+    assert cli.main(["run", str(latin), "--no-progress"]) == 1
+    assert "not UTF-8" in capsys.readouterr().err
+
+    broken = tmp_path / "boom.py"
+    broken.write_text("raise RuntimeError('import-time boom')\n")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        TINY.replace('function = "scipy.optimize:rosen"', 'function = "boom:f"')
+    )
+    sys.path.insert(0, str(tmp_path))
+    try:
+        assert cli.main(["run", str(bad), "--no-progress"]) == 1
+    finally:
+        sys.path.remove(str(tmp_path))
+    assert "importing 'boom:f' failed: RuntimeError" in capsys.readouterr().err
+
+
+def test_export_to_an_unwritable_place_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY)
+    db = tmp_path / "r.sqlite"
+    args = ["run", str(config), "--db", str(db), "--executor", "serial"]
+    assert cli.main([*args, "--no-progress", "--no-plot"]) == 0
+    capsys.readouterr()
+    target = tmp_path / "adir"
+    target.mkdir()
+    assert cli.main(["export", "--db", str(db), "-o", str(target)]) == 1
+    assert "cannot write" in capsys.readouterr().err

@@ -251,3 +251,19 @@ def test_iteration_limit_is_status_one():
         sphere, [1.0], strategy="gd", options={"max_iter": 3}, budget=100
     )
     assert res.status == 1 and "max_iter" in res.message
+
+
+class TwoArgumentError(Exception):
+    """Pickles, but cannot be rebuilt from its pickle."""
+
+    def __init__(self, a, b):
+        super().__init__(a)
+
+
+def test_exceptions_that_cannot_be_rebuilt_are_replaced():
+    from hybridopt.evaluation._evaluate import EvaluationError, _sendable
+
+    out = _sendable(TwoArgumentError(1, 2))
+    assert isinstance(out, EvaluationError) and "TwoArgumentError" in str(out)
+    err = ValueError("plain")
+    assert _sendable(err) is err

@@ -271,9 +271,12 @@ def _gradient(value: Any, dim: int) -> np.ndarray:
 
 
 def _sendable(err: Exception) -> BaseException:
-    """The exception itself if it pickles (for Ray), else a stand-in."""
+    """The exception if it survives a pickle round trip (for Ray), else a stand-in.
+
+    Some exception classes pickle but cannot be rebuilt from their pickle.
+    """
     try:
-        pickle.dumps(err)
+        pickle.loads(pickle.dumps(err))  # our own object, made in this process
     except Exception:  # noqa: BLE001 - any pickling failure
         text = "".join(traceback.format_exception_only(type(err), err)).strip()
         return EvaluationError(f"the objective raised {text}")

@@ -279,11 +279,18 @@ def _join(ray: ModuleType, address: str) -> None:
         # a cluster listening on loopback only cannot be reached.
         if _is_loopback_address(address):
             stack.enter_context(_single_machine_mode())
-        ray.init(
-            address=address,
-            configure_logging=True,
-            logging_level=logging.WARNING,
-        )
+        try:
+            ray.init(
+                address=address,
+                configure_logging=True,
+                logging_level=logging.WARNING,
+            )
+        except (ValueError, RuntimeError) as err:
+            # Ray reports a malformed address, or a Ray Client address without
+            # ray[client] installed, as a ValueError.
+            raise ConnectionError(
+                f"Ray cannot use address {address!r}: {err}"
+            ) from None
 
 
 def _check_reachable(address: str, timeout: float = 10.0) -> None:

@@ -62,6 +62,9 @@ _PROBLEM_KEYS = {
     "classification": ("type", "label", "dataset", "model", "hidden", "l2", "bounds"),
 }
 _DEFAULT_CLASSIFICATION_BOUNDS = (-10.0, 10.0)
+# Seeds are stored as SQLite integers (signed 64 bits).
+_MAX_SEED = 2**63 - 1
+_MAX_SEED_COUNT = 100_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,6 +143,8 @@ def load_config(path: str | Path) -> ExperimentConfig:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text: {err.reason}") from None
     except OSError as err:
         raise ConfigError(f"{path}: cannot read: {err.strerror or err}") from None
     try:
@@ -297,12 +302,15 @@ def _seeds(c: _Checker, value: Any) -> tuple[int, ...]:
     if isinstance(value, list):
         if not value:
             c.fail("seeds", "must not be empty")
-        seeds = tuple(c.integer(s, f"seeds[{i}]", low=0) for i, s in enumerate(value))
+        seeds = tuple(
+            c.integer(s, f"seeds[{i}]", low=0, high=_MAX_SEED)
+            for i, s in enumerate(value)
+        )
         if len(set(seeds)) != len(seeds):
             c.fail("seeds", f"must be distinct, got {list(seeds)}")
         return seeds
     if isinstance(value, int) and not isinstance(value, bool):
-        return tuple(range(c.integer(value, "seeds", low=1)))
+        return tuple(range(c.integer(value, "seeds", low=1, high=_MAX_SEED_COUNT)))
     c.fail("seeds", f"must be a count or a list of integers, got {_show(value)}")
     raise AssertionError  # unreachable: fail raises
 
@@ -485,6 +493,8 @@ def _check_target(c: _Checker, target: str, key: str) -> None:
         c.fail(key, f"cannot import {target!r}: {err}")
     except AttributeError as err:
         c.fail(key, f"cannot find {target!r}: {err}")
+    except (Exception, SystemExit) as err:  # noqa: BLE001 - user code at import
+        c.fail(key, f"importing {target!r} failed: {type(err).__name__}: {err}")
     else:
         if not callable(obj):
             c.fail(key, f"{target!r} is not callable, it is a {type(obj).__name__}")

@@ -273,14 +273,14 @@ def run_experiment(
         skipped,
         len(todo),
     )
-    counts = {"executed": 0, "failed": 0}
+    counts = {"executed": 0, "failed": 0, "concurrent": 0}
     # Best value (precision where f_opt is known) per problem, for the bar.
     best: dict[str, tuple[float, str]] = {}
 
     def outcome() -> ExperimentOutcome:
         return ExperimentOutcome(
             total=len(specs),
-            skipped=skipped,
+            skipped=skipped + counts["concurrent"],
             executed=counts["executed"],
             failed=counts["failed"],
             wall_seconds=time.perf_counter() - start,
@@ -288,7 +288,23 @@ def run_experiment(
 
     def keep(data: Mapping[str, Any]) -> None:
         record = RunRecord.from_dict(data)
-        store.put(record)
+        if not store.put(record):
+            # Another process stored this run first (two runs on one database).
+            stored = store.get(
+                record.experiment, record.strategy, record.problem, record.seed
+            )
+            assert stored is not None
+            what = _difference(
+                stored,
+                record.strategy_name,
+                record.strategy_options,
+                record.problem_spec,
+                record.budget,
+            )
+            if what:
+                raise _mixed_settings(config, store, what)
+            counts["concurrent"] += 1
+            return
         counts["executed"] += 1
         if record.status == "failed":
             counts["failed"] += 1
@@ -346,16 +362,22 @@ def _run_on_ray(
 
     ray_module = sys.modules.get("ray")
     was_up = ray_module is not None and ray_module.is_initialized()
-    ensure_ray(address, num_cpus=None if address else num_cpus)
-    import ray
-
     owned = not was_up and address is None
+    pending: dict[Any, RunSpec] = {}
     try:
-        task = _remote_task(ray)
-        pending = {task.remote(spec.to_dict()): spec for spec in todo}
+        # Ctrl-C is held back while Ray's own code runs (a KeyboardInterrupt
+        # raised inside it can crash the driver) and raised between short waits.
+        with _deferred_interrupt():
+            ensure_ray(address, num_cpus=None if address else num_cpus)
+        import ray
+
+        with _deferred_interrupt():
+            task = _remote_task(ray)
+            pending = {task.remote(spec.to_dict()): spec for spec in todo}
         try:
             while pending:
-                ready, _ = ray.wait(list(pending), num_returns=1)
+                with _deferred_interrupt():
+                    ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
                 for ref in ready:
                     spec = pending.pop(ref)
                     try:
@@ -376,6 +398,29 @@ def _run_on_ray(
     finally:
         if owned:
             shutdown_ray()
+
+
+@contextlib.contextmanager
+def _deferred_interrupt() -> Iterator[None]:
+    """Holds SIGINT back during a block and raises it, if one came, at its end."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    hit = []
+
+    def note(signum: int, frame: Any) -> None:
+        hit.append(signum)
+
+    previous = signal.signal(signal.SIGINT, note)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if hit:
+        raise KeyboardInterrupt
 
 
 _remote_execute: Any = None
@@ -415,21 +460,44 @@ def _check_stored_specs(
         spec = planned.get((record.strategy, record.problem, record.seed))
         if spec is None or record.status != "complete":
             continue
-        if record.strategy_name != spec.strategy_name or dict(
-            record.strategy_options
-        ) != dict(spec.options):
-            what = f"strategy {spec.strategy!r} (name or options)"
-        elif dict(record.problem_spec) != dict(spec.problem_spec):
-            what = f"problem {spec.problem!r}"
-        elif record.budget != spec.budget:
-            what = f"budget ({record.budget} stored, {spec.budget} now)"
-        else:
-            continue
-        raise ConfigError(
-            f"{config.source}: the results database {store.path} holds runs of "
-            f"experiment {config.name!r} made with a different {what}; use another "
-            "--db, another experiment name, or other labels"
+        what = _difference(
+            record,
+            spec.strategy_name,
+            spec.options,
+            spec.problem_spec,
+            spec.budget,
         )
+        if what:
+            raise _mixed_settings(config, store, what)
+
+
+def _difference(
+    stored: RunRecord,
+    strategy_name: str,
+    options: Mapping[str, Any],
+    problem_spec: Mapping[str, Any],
+    budget: int,
+) -> str | None:
+    """What differs between a stored run's settings and the given ones, if any."""
+    if stored.strategy_name != strategy_name or dict(stored.strategy_options) != dict(
+        options
+    ):
+        return f"strategy {stored.strategy!r} (name or options)"
+    if dict(stored.problem_spec) != dict(problem_spec):
+        return f"problem {stored.problem!r}"
+    if stored.budget != budget:
+        return f"budget ({stored.budget} stored, {budget} now)"
+    return None
+
+
+def _mixed_settings(
+    config: ExperimentConfig, store: RunStore, what: str
+) -> ConfigError:
+    return ConfigError(
+        f"{config.source}: the results database {store.path} holds runs of "
+        f"experiment {config.name!r} made with a different {what}; use another "
+        "--db, another experiment name, or other labels"
+    )
 
 
 @contextlib.contextmanager

@@ -169,6 +169,9 @@ class RunRecord:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
+_LOCK_WAIT = 600.0
+
+
 class RunStore:
     """Runs of experiments in a SQLite file; see the module docstring for the contract.
 
@@ -186,15 +189,26 @@ class RunStore:
         ...     done = store.complete_keys("demo")
     """
 
-    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+    def __init__(
+        self, path: str | Path, *, create: bool = True, read_only: bool = False
+    ) -> None:
         self.path = Path(path)
         if not self.path.exists():
-            if not create:
+            if not create or read_only:
                 raise FileNotFoundError(f"no results database at {self.path}")
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, timeout=30.0)
+        if read_only:
+            # Reading (export) must never write to the file, not even a schema.
+            uri = f"{self.path.resolve().as_uri()}?mode=ro"
+            self._conn = sqlite3.connect(uri, uri=True, timeout=_LOCK_WAIT)
+            self._check_version()
+            return
+        # Another process (a second run, an export) may hold the lock for a while;
+        # waiting is better than losing a finished run.
+        self._conn = sqlite3.connect(self.path, timeout=_LOCK_WAIT)
         self._conn.execute("PRAGMA journal_mode=WAL")
-        # WAL keeps committed transactions across a crash even at NORMAL.
+        # In WAL mode a committed run survives a crash of this process at NORMAL
+        # (only a power loss may drop the last commits).
         self._conn.execute("PRAGMA synchronous=NORMAL")
         with self._conn:
             self._conn.executescript(_SCHEMA)
@@ -208,6 +222,19 @@ class RunStore:
                     f"{self.path} holds results of schema version {row[0]}; this "
                     f"hybridopt reads version {SCHEMA_VERSION}"
                 )
+
+    def _check_version(self) -> None:
+        try:
+            row = self._conn.execute("SELECT version FROM schema_version").fetchone()
+        except sqlite3.OperationalError:
+            row = None
+        if row is None:
+            raise ValueError(f"{self.path} is not a hybridopt results database")
+        if row[0] != SCHEMA_VERSION:
+            raise ValueError(
+                f"{self.path} holds results of schema version {row[0]}; this "
+                f"hybridopt reads version {SCHEMA_VERSION}"
+            )
 
     def put(self, record: RunRecord) -> bool:
         """Stores a finished run and commits at once.

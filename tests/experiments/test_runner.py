@@ -364,3 +364,49 @@ def test_report_table_ranking_and_files(tmp_path: Path) -> None:
     assert csv_lines[0].startswith("problem,strategy,measure,runs,failed,median")
     assert len(csv_lines) == 5
     assert "## Ranking" in paths["markdown"].read_text()
+
+
+class RacingStore(RunStore):
+    """A store into which another process writes each run just before this one."""
+
+    def __init__(self, path: Path, rival: RunStore, rival_budget: int) -> None:
+        super().__init__(path)
+        self.rival, self.rival_budget = rival, rival_budget
+
+    def put(self, record: RunRecord) -> bool:
+        import dataclasses
+
+        self.rival.put(dataclasses.replace(record, budget=self.rival_budget))
+        return super().put(record)
+
+
+@pytest.mark.parametrize("rival_budget", [60, 40])
+def test_two_processes_on_one_database(tmp_path: Path, rival_budget: int) -> None:
+    path = tmp_path / "r.sqlite"
+    with RunStore(path) as rival, RacingStore(path, rival, rival_budget) as store:
+        if rival_budget == 60:
+            # Same settings: the runs count as stored by the other process.
+            out = run_experiment(tiny(seeds=1), store, executor="serial")
+            assert (out.executed, out.skipped) == (0, 4)
+        else:
+            with pytest.raises(ConfigError, match="different budget"):
+                run_experiment(tiny(seeds=1), store, executor="serial")
+
+
+@pytest.mark.parametrize(
+    ("seeds", "match"),
+    [([2**63], "seeds\\[0\\]: must be at most"), (10**9, "seeds: must be at most")],
+)
+def test_seed_range_is_checked(seeds: object, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        tiny(seeds=seeds)
+
+
+def test_export_never_writes_to_the_database(tmp_path: Path) -> None:
+    foreign = tmp_path / "other.sqlite"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    before = foreign.read_bytes()
+    with pytest.raises(ValueError, match="not a hybridopt results database"):
+        RunStore(foreign, read_only=True)
+    assert foreign.read_bytes() == before
