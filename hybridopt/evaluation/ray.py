@@ -113,7 +113,7 @@ def ensure_ray(
         if ray.is_initialized():
             logger.debug("reusing this process's Ray connection")
             return
-        with _global_random_state_kept():
+        with _global_random_state_kept(), _sigterm_handler_kept():
             if address is None:
                 _start_local(ray, num_cpus, include_dashboard)
             else:
@@ -372,6 +372,22 @@ def _without_dashboard_head() -> Iterator[None]:
         yield
     finally:
         Node.start_api_server = saved  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
+def _sigterm_handler_kept() -> Iterator[None]:
+    """Puts back the application's own SIGTERM handler, which Ray replaces."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        yield
+    finally:
+        if callable(previous):
+            signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager
