@@ -164,7 +164,7 @@ def parse_config(
     """
     c = _Checker(source)
     c.keys(data, _TOP_KEYS, "")
-    name = c.string(c.require(data, "name", ""), "name")
+    name = c.label(c.require(data, "name", ""), "name")
     if not name.strip() or any(ch in name for ch in "/\\"):
         c.fail("name", f"must be a non-empty name without slashes, got {name!r}")
     description = c.string(data.get("description", ""), "description")
@@ -236,6 +236,17 @@ class _Checker:
         if not isinstance(value, str):
             self.fail(key, f"must be a string, got {_show(value)}")
         return value
+
+    def label(self, value: Any, key: str) -> str:
+        """A name shown in tables: one line, no table separators."""
+        text = self.string(value, key)
+        if not text.strip() or "|" in text or not text.isprintable():
+            self.fail(
+                key,
+                "must be a non-empty single-line name without '|' or control "
+                f"characters, got {text!r}",
+            )
+        return text
 
     def integer(
         self,
@@ -322,7 +333,7 @@ def _strategies(c: _Checker, value: Any) -> tuple[StrategySpec, ...]:
         key = f"strategies[{i}]"
         c.keys(table, _STRATEGY_KEYS, key)
         name = c.string(c.require(table, "name", key), f"{key}.name")
-        label = c.string(table.get("label", name), f"{key}.label")
+        label = c.label(table.get("label", name), f"{key}.label")
         options = dict(c.table(table.get("options", {}), f"{key}.options"))
         if label in seen:
             c.fail(
@@ -362,7 +373,7 @@ def _problems(c: _Checker, value: Any) -> tuple[ProblemSpec, ...]:
         c.keys(table, _PROBLEM_KEYS[kind], key)
         label = table.get("label")
         if label is not None:
-            c.string(label, f"{key}.label")
+            c.label(label, f"{key}.label")
         parse = {
             "bbob": _bbob,
             "callable": _callable,

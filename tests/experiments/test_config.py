@@ -275,3 +275,16 @@ def test_errors_do_not_leak_tracebacks_of_toml(write_config) -> None:
     text = textwrap.dedent(VALID).replace("seeds = 2", "seeds = [0, 0]")
     with pytest.raises(ConfigError, match=r"^exp\.toml: seeds: must be distinct"):
         load_config(write_config(text))
+
+
+@pytest.mark.parametrize("label", ["a|b", "two\nlines", "tab\there", " "])
+def test_labels_must_fit_in_a_table(label: str) -> None:
+    data = {
+        "name": "x",
+        "seeds": 1,
+        "budget": 10,
+        "strategies": [{"name": "ga", "label": label}],
+        "problems": [{"type": "bbob", "function": 1, "dimension": 2, "instance": 1}],
+    }
+    with pytest.raises(ConfigError, match=r"strategies\[0\]\.label: must be"):
+        parse_config(data, source="x.toml")
