@@ -267,6 +267,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(format_ranking(ranking))
     print()
     print(timing)
+    run_time = sum(r.wall_seconds or 0.0 for r in records)
     try:
         paths = write_report(
             records,
@@ -274,7 +275,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
             problems=problems,
             strategies=strategies,
             title=f"Experiment {config.name}",
-            notes=[config.description, timing] if config.description else [timing],
+            notes=[
+                line
+                for line in (
+                    config.description,
+                    # Stable across resumed calls, unlike this call's own timing.
+                    f"{len(records)} runs stored, {run_time:.1f} s of run time in all "
+                    "(summed over runs)",
+                    f"last call: {timing}",
+                )
+                if line
+            ],
             plot=not args.no_plot,
         )
     except (OSError, ImportError) as err:
