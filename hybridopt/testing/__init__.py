@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
-from hybridopt.testing.conformance import CHECKS, StrategyFactory, check_strategy
+from hybridopt.testing.conformance import (
+    CHECKS,
+    StrategyFactory,
+    advance,
+    check_strategy,
+)
 
-__all__ = ["CHECKS", "StrategyFactory", "check_strategy"]
+__all__ = ["CHECKS", "StrategyFactory", "advance", "check_strategy"]

@@ -34,6 +34,7 @@ from hybridopt.strategy import Strategy
 
 __all__ = [
     "CHECKS",
+    "advance",
     "StrategyFactory",
     "check_bounds_kept",
     "check_budget_exact",
@@ -184,29 +185,38 @@ def check_converges_on_sphere(make: StrategyFactory) -> None:
     assert res.fun < 1e-3, f"f={res.fun:g} after {res.nfev} evaluations ({res.message})"
 
 
+def advance(
+    strategy: Strategy,
+    problem: Problem,
+    state: hybridopt.State,
+    steps: int | None = None,
+) -> hybridopt.State:
+    """Runs ``steps`` ask/tell rounds serially (all of them with ``None``).
+
+    The loop of :func:`hybridopt.run` without its checks, for tests that stop and
+    resume runs.
+    """
+    executor = SerialExecutor()
+    done = 0
+    while not strategy.should_stop(state) and (steps is None or done < steps):
+        batch, state = strategy.ask(state)
+        evaluations, _ = evaluate_batch(problem, batch, executor)
+        state = strategy.tell(state, batch, evaluations)
+        done += 1
+    return state
+
+
 def check_state_round_trip(make: StrategyFactory) -> None:
     """A run serialized mid-way and resumed ends exactly like an uninterrupted one."""
     problem = Problem.create(_sphere, _X0, bounds=_BOUNDS)
-    executor = SerialExecutor()
-
-    def advance(
-        strategy: Strategy, state: hybridopt.State, steps: int | None
-    ) -> hybridopt.State:
-        done = 0
-        while not strategy.should_stop(state) and (steps is None or done < steps):
-            batch, state = strategy.ask(state)
-            evaluations, _ = evaluate_batch(problem, batch, executor)
-            state = strategy.tell(state, batch, evaluations)
-            done += 1
-        return state
 
     strategy = make()
-    whole = advance(strategy, strategy.init(problem.space, 7, budget=400), None)
+    whole = advance(strategy, problem, strategy.init(problem.space, 7, budget=400))
 
     strategy = make()
-    half = advance(strategy, strategy.init(problem.space, 7, budget=400), 3)
+    half = advance(strategy, problem, strategy.init(problem.space, 7, budget=400), 3)
     text = hybridopt.dumps(half)
-    resumed = advance(make(), hybridopt.loads(text), None)
+    resumed = advance(make(), problem, hybridopt.loads(text))
     assert hybridopt.dumps(resumed) == hybridopt.dumps(whole), (
         "resuming from a serialized state changed the run"
     )

@@ -10,9 +10,8 @@ import pytest
 
 import hybridopt
 from hybridopt.builtin.stochastic._deap import Individual, seeded_random
-from hybridopt.evaluation import SerialExecutor, evaluate_batch
 from hybridopt.problem import Problem
-from hybridopt.testing import CHECKS
+from hybridopt.testing import CHECKS, advance
 
 BOUNDS = [(-3.0, 3.0), (-1.0, 2.0), (0.0, 0.0), (-5.0, 5.0)]
 
@@ -161,21 +160,11 @@ def test_failing_region_survived(fail: str) -> None:
 
 def test_state_round_trip_mid_run() -> None:
     problem = Problem.create(rastrigin, bounds=BOUNDS)
-    executor = SerialExecutor()
     strategy = hybridopt.get_strategy("ga", population_size=10)
 
-    def advance(state, steps=None):
-        done = 0
-        while not strategy.should_stop(state) and (steps is None or done < steps):
-            batch, state = strategy.ask(state)
-            evaluations, _ = evaluate_batch(problem, batch, executor)
-            state = strategy.tell(state, batch, evaluations)
-            done += 1
-        return state
-
-    whole = advance(strategy.init(problem.space, 5, budget=205))
-    half = advance(strategy.init(problem.space, 5, budget=205), 7)
-    resumed = advance(hybridopt.loads(hybridopt.dumps(half)))
+    whole = advance(strategy, problem, strategy.init(problem.space, 5, budget=205))
+    half = advance(strategy, problem, strategy.init(problem.space, 5, budget=205), 7)
+    resumed = advance(strategy, problem, hybridopt.loads(hybridopt.dumps(half)))
     assert np.array_equal(resumed.population, whole.population)
     assert np.array_equal(resumed.values, whole.values)
     assert np.array_equal(resumed.best_x, whole.best_x)

@@ -11,7 +11,7 @@ import pytest
 import hybridopt
 from hybridopt.evaluation import SerialExecutor, evaluate_batch
 from hybridopt.problem import Problem
-from hybridopt.testing import CHECKS
+from hybridopt.testing import CHECKS, advance
 
 HYBRIDS = {
     "restarts": {"n_starts": 4, "parallel": 2},
@@ -212,25 +212,15 @@ def test_memetic_writes_refinements_back(lamarckian: bool) -> None:
 @pytest.mark.parametrize("name", sorted(HYBRIDS))
 def test_state_round_trip_mid_run(name: str) -> None:
     problem = Problem.create(rastrigin, bounds=[(-3, 3)] * 3)
-    executor = SerialExecutor()
-
-    def advance(strategy, state, steps=None):
-        done = 0
-        while not strategy.should_stop(state) and (steps is None or done < steps):
-            batch, state = strategy.ask(state)
-            evaluations, _ = evaluate_batch(problem, batch, executor)
-            state = strategy.tell(state, batch, evaluations)
-            done += 1
-        return state
 
     def make():
         return hybridopt.get_strategy(name, **HYBRIDS[name])
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", hybridopt.InefficientSettingsWarning)
-        whole = advance(make(), make().init(problem.space, 3, budget=700))
-        half = advance(make(), make().init(problem.space, 3, budget=700), 9)
-    resumed = advance(make(), hybridopt.loads(hybridopt.dumps(half)))
+        whole = advance(make(), problem, make().init(problem.space, 3, budget=700))
+        half = advance(make(), problem, make().init(problem.space, 3, budget=700), 9)
+    resumed = advance(make(), problem, hybridopt.loads(hybridopt.dumps(half)))
     assert np.array_equal(resumed.best_x, whole.best_x)
     assert resumed.best_f == whole.best_f and resumed.nfev == whole.nfev
     assert np.array_equal(np.array(resumed.history), np.array(whole.history))
